@@ -1,0 +1,83 @@
+"""The demo data framework behind ``flask demo seed``.
+
+Each domain contributes a ``Seeder``: ``seed`` builds the realistic data set
+from the seeds documents (idempotent: running it twice changes nothing), and
+``scale`` adds a large synthetic data set for benchmarks. Seeders run in
+``order``; they share a ``SeedContext`` to hand each other what they made.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+
+@dataclass
+class SeedContext:
+    rng: random.Random
+    password: str
+    made: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    _base: int | None = field(default=None, init=False, repr=False)
+
+    def count(self, what: str, n: int) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def rng_for(self, part: str) -> random.Random:
+        """A generator of its own for one part of the data, derived from ``rng``.
+
+        What one part draws then never shifts what another part gets, so the
+        same household, link or order comes out on every run, whatever already
+        exists in the database and whatever was added to the seeds in between.
+        """
+        if self._base is None:
+            self._base = self.rng.getrandbits(64)
+        return random.Random(f"{self._base}:{part}")
+
+
+@dataclass
+class Seeder:
+    name: str
+    order: int
+    seed: Callable[[SeedContext], None]
+    scale: Callable[[SeedContext, int], None] | None = None
+    # The demo log-ins this seeder creates: (role label, e-mail), printed at start-up.
+    logins: Callable[[], list[tuple[str, str]]] = list
+
+
+def upsert(model: type, key: dict[str, Any], values: dict[str, Any], *,
+           on_create: dict[str, Any] | None = None) -> tuple[Any, bool]:
+    """Find a row by its natural ``key``; create it, or bring ``values`` up to date. Returns (row, created).
+
+    ``on_create`` holds what is set only once: dates relative to today, opening
+    stock. Rewriting those on every run would change the data from one day to the next.
+    """
+    from core.extensions import db
+
+    row = db.session.execute(sa.select(model).filter_by(**key)).scalar_one_or_none()
+    if row is None:
+        row = model(**key, **values, **(on_create or {}))
+        db.session.add(row)
+        db.session.flush()
+        return row, True
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+    return row, False
+
+
+def run_seeders(seeders: list[Seeder], ctx: SeedContext, *, scale: int | None = None) -> None:
+    from core.extensions import db
+
+    for seeder in sorted(seeders, key=lambda s: s.order):
+        seeder.seed(ctx)
+        db.session.commit()
+    if scale:
+        for seeder in sorted(seeders, key=lambda s: s.order):
+            if seeder.scale is not None:
+                seeder.scale(ctx, scale)
+                db.session.commit()

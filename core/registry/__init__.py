@@ -1,0 +1,1 @@
+"""Regions and households: the registry every domain refers to."""

@@ -1,0 +1,4 @@
+from core import create_app
+
+app = create_app()
+celery_app = app.extensions["celery"]
