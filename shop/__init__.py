@@ -15,7 +15,6 @@ def init_app(app: Flask) -> None:
     from shop import demo, labels, models, views  # noqa: F401  (registers models, routes and the seed step)
     from shop.admin_links import ADMIN_LINKS
 
-    app.config.setdefault("SHOP_MEDIA_ROOT", "")  # empty: <instance>/media
     from shop import models_orders, tasks  # noqa: F401  (order records and periodic order tasks)
     from shop.config import load_settings
 

@@ -9,6 +9,7 @@ from flask import Flask
 
 def load_settings(app: Flask) -> None:
     env = os.environ
+    app.config.setdefault("SHOP_MEDIA_ROOT", env.get("SHOP_MEDIA_ROOT") or "")  # empty: <instance>/media
     app.config.setdefault("SHOP_UNPAID_ORDER_MINUTES", int(env.get("SHOP_UNPAID_ORDER_MINUTES") or 30))
     app.config.setdefault("SHOP_AUTO_RECEIVE_DAYS", int(env.get("SHOP_AUTO_RECEIVE_DAYS") or 10))
     app.config.setdefault("SHOP_COMPLETE_AFTER_DAYS", int(env.get("SHOP_COMPLETE_AFTER_DAYS") or 7))
