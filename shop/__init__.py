@@ -12,10 +12,8 @@ def init_app(app: Flask) -> None:
     from core.permissions import Permission
     from core.templating import add_nav_item
     from shop import api as shop_api
-    from shop import demo, labels, models, views  # noqa: F401  (registers models, routes and the seed step)
+    from shop import demo, labels, models, models_orders, tasks, views  # noqa: F401  (registers models, routes and the seed step)  # noqa: F401  (order records and periodic order tasks)
     from shop.admin_links import ADMIN_LINKS
-
-    from shop import models_orders, tasks  # noqa: F401  (order records and periodic order tasks)
     from shop.config import load_settings
 
     load_settings(app)
