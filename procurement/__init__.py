@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from core.permissions import Permission
     from core.templating import add_nav_item
     from procurement import api as procurement_api
-    from procurement import demo, labels, models, views  # noqa: F401  (registers models, routes and the seed step)
+    from procurement import demo, labels, models, models_ledger, views  # noqa: F401  (models, routes, seed step)
     from procurement.admin_links import ACCOUNT_SECTIONS, ADMIN_LINKS
     from procurement.config import load_settings
 
