@@ -47,4 +47,28 @@ def household_links() -> dict | None:
             "url": url_for("shop.admin_links"), "action": _("Check household links")}
 
 
-ADMIN_LINKS = [suppliers_waiting, products_waiting, household_links]
+def benefit_attribution() -> dict | None:
+    if not can(Permission.ADMIN_DASHBOARD):
+        return None
+    from shop.services import attribution
+
+    total = attribution.report_total(current_user)
+    return {"title": _("Benefit attribution"),
+            "text": _("%(h)d households (%(p)d people) reached.", h=total.households, p=total.people),
+            "url": url_for("shop.benefit_report"), "action": _("See the benefit report")}
+
+
+def reviews_to_moderate() -> dict | None:
+    if not can(Permission.ACCREDIT):
+        return None
+    from shop.models_benefit import ProductReview
+
+    n = db.session.execute(
+        sa.select(sa.func.count(ProductReview.id)).join(Product, Product.id == ProductReview.product_id)
+        .where(ProductReview.is_hidden.is_(False), region_scope(current_user, Product.origin_county_id))
+    ).scalar_one()
+    return {"title": _("Reviews"), "text": _("%(n)d reviews are shown on product pages.", n=n),
+            "url": url_for("shop.admin_reviews"), "action": _("Moderate reviews")}
+
+
+ADMIN_LINKS = [suppliers_waiting, products_waiting, household_links, benefit_attribution, reviews_to_moderate]

@@ -26,8 +26,9 @@ from core import audit
 from core.database import utcnow
 from core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from core.extensions import db
-from shop.models import Order, OrderLine, OrderStatus, Product, ProductLot, ProductStatus, SubOrder
+from shop.models import Order, OrderKind, OrderLine, OrderStatus, Product, ProductLot, ProductStatus, SubOrder
 from shop.models_orders import OrderLineLot, RefundRequest, RefundStatus
+from shop.services import attribution  # benefit attribution hooks in complete() and approve_refund()
 
 S = OrderStatus
 ORDER_TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], str] = {
@@ -209,6 +210,7 @@ def expire_unpaid(now=None) -> list[int]:
     overdue = db.session.execute(
         sa.select(Order).where(
             Order.payment_due_at < now,
+            Order.kind == OrderKind.CONSUMER,
             Order.id.in_(sa.select(SubOrder.order_id).where(SubOrder.status == S.PENDING_PAYMENT)),
         ).with_for_update(skip_locked=True)
     ).scalars().all()
@@ -233,6 +235,8 @@ def confirm_receipt(sub_order: SubOrder, *, at=None) -> None:
 
 def complete(sub_order: SubOrder, *, at=None) -> None:
     _move(sub_order, S.COMPLETED, "complete", at=at)
+    # Benefit attribution (联农带农): the lines' household shares, in this same transaction.
+    attribution.attribute_sub_order(sub_order)
     product_table = Product.__table__
     db.session.execute(
         sa.update(product_table).where(product_table.c.id == sa.bindparam("pid"))
@@ -248,15 +252,17 @@ def advance_by_time(now=None) -> dict[str, int]:
     SHOP_COMPLETE_AFTER_DAYS (the window for refund requests before benefits are attributed)."""
     now = now or utcnow()
     cfg = current_app.config
+    # Procurement sub-orders are received by the unit's acceptance (验收), never by the clock.
+    consumer = SubOrder.order_id.in_(sa.select(Order.id).where(Order.kind == OrderKind.CONSUMER))
     received = db.session.execute(
-        sa.select(SubOrder).where(SubOrder.status == S.SHIPPED,
+        sa.select(SubOrder).where(SubOrder.status == S.SHIPPED, consumer,
                                   SubOrder.shipped_at < now - timedelta(days=cfg["SHOP_AUTO_RECEIVE_DAYS"]))
         .with_for_update(skip_locked=True)
     ).scalars().all()
     for sub_order in received:
         confirm_receipt(sub_order, at=now)
     completed = db.session.execute(
-        sa.select(SubOrder).where(SubOrder.status == S.RECEIVED,
+        sa.select(SubOrder).where(SubOrder.status == S.RECEIVED, consumer,
                                   SubOrder.received_at <= now - timedelta(days=cfg["SHOP_COMPLETE_AFTER_DAYS"]))
         .with_for_update(skip_locked=True)
     ).scalars().all()
@@ -322,7 +328,9 @@ def approve_refund(sub_order: SubOrder, *, actor, note: str = "") -> RefundReque
     refund.provider_refund_id = provider_refund_id
     refund.decided_by_id, refund.decided_at, refund.decision_note = actor.id if actor else None, utcnow(), note
     if refund.previous_status == S.COMPLETED:
-        # Benefits were attributed at completion: attribution subscribes to this and reverses them.
+        # Benefits were attributed at completion: take back the refunded quantities' share, in this transaction.
+        attribution.reverse_refund(refund)
+        # Other domains that counted the completion subscribe to this.
         queue_signal("order_refunded", sub_order_id=sub_order.id, refund_id=refund.id)
     return refund
 
