@@ -58,5 +58,46 @@ def employer_section() -> dict | None:
             "action": _("Change") if link else _("Name my employer")}
 
 
-ADMIN_LINKS = [units_waiting, plans_missing, guiding_plans]
-ACCOUNT_SECTIONS = [employer_section]
+def plan_completion() -> dict | None:
+    if not can(Permission.PLANS_MANAGE):
+        return None
+    return {"title": _("Plan completion"),
+            "text": _("Completion by region, kind of unit, unit and county of origin, and the units behind time."),
+            "url": url_for("procurement.admin_completion"), "action": _("See plan completion")}
+
+
+def procurement_orders_in_region() -> dict | None:
+    """Administrators: the procurement orders of their region's units still under way."""
+    if not can(Permission.ACCREDIT):
+        return None
+    from procurement.models_orders import ProcurementOrder, ProcurementStatus
+
+    n = db.session.execute(
+        sa.select(sa.func.count(ProcurementOrder.id)).join(BuyerUnit, BuyerUnit.id == ProcurementOrder.unit_id)
+        .where(ProcurementOrder.status.in_([ProcurementStatus.PENDING_APPROVAL, ProcurementStatus.APPROVED]),
+               region_scope(current_user, BuyerUnit.region_id))
+    ).scalar_one()
+    return {"title": _("Procurement orders"), "text": _("%(n)d procurement orders are under way.", n=n),
+            "url": url_for("procurement.order_list"), "action": _("See procurement orders")}
+
+
+def supplier_procurement_section() -> dict | None:
+    """On a supplier member's account page: the buyer units' orders waiting for their confirmation."""
+    if not can(Permission.SUPPLIER_WORKSPACE):
+        return None
+    from procurement.models_orders import PartStatus, ProcurementPart
+    from shop.models import SupplierMember
+
+    n = db.session.execute(
+        sa.select(sa.func.count(ProcurementPart.id))
+        .join(SupplierMember, SupplierMember.supplier_id == ProcurementPart.supplier_id)
+        .where(SupplierMember.user_id == current_user.id,
+               ProcurementPart.status == PartStatus.AWAITING_CONFIRMATION)
+    ).scalar_one()
+    return {"title": _("Orders from buyer units"),
+            "text": _("%(n)d procurement orders wait for your confirmation.", n=n),
+            "url": url_for("procurement.supplier_parts"), "action": _("See the orders")}
+
+
+ADMIN_LINKS = [units_waiting, plans_missing, guiding_plans, plan_completion, procurement_orders_in_region]
+ACCOUNT_SECTIONS = [supplier_procurement_section, employer_section]

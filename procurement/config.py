@@ -27,6 +27,20 @@ def load_settings(app: Flask) -> None:
     app.config.setdefault("PLAN_MIN_RESERVED_SHARE_PERCENT",
                           os.environ.get("PLAN_MIN_RESERVED_SHARE_PERCENT") or "10")
     _percent_to_bp(app.config["PLAN_MIN_RESERVED_SHARE_PERCENT"])  # fail at start-up, not on the first plan
+    # Which purchase channels count toward a unit's plan (canteen 食堂, union 工会, employee 职工个人);
+    # every channel is still reported in its own column. And how many percentage points a unit's
+    # completion may trail time progress before it is listed as lagging.
+    from procurement.services.completion import (
+        DEFAULT_COUNTED_CHANNELS,
+        DEFAULT_LAG_POINTS,
+        parse_channels,
+        parse_points,
+    )
+
+    app.config.setdefault("PLAN_COUNTED_CHANNELS", os.environ.get("PLAN_COUNTED_CHANNELS") or DEFAULT_COUNTED_CHANNELS)
+    app.config.setdefault("PLAN_LAG_POINTS", os.environ.get("PLAN_LAG_POINTS") or DEFAULT_LAG_POINTS)
+    parse_channels(app.config["PLAN_COUNTED_CHANNELS"])
+    parse_points(app.config["PLAN_LAG_POINTS"])
 
 
 def minimum_share_bp() -> int:

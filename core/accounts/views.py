@@ -98,6 +98,8 @@ def profile():
         token_form=forms.ApiTokenForm(),
         tokens=[t for t in current_user.api_tokens if t.revoked_at is None],
         new_token=session.pop("new_token", None),
+        # What the domains put on the account page (e.g. the employer link, orders waiting for a supplier).
+        sections=[x for x in (entry() for entry in current_app.extensions.get("account_sections", [])) if x],
     )
 
 

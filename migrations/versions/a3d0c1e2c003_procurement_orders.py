@@ -44,11 +44,122 @@ def upgrade():
         batch_op.create_index('ix_plan_ledger_entry_unit_year', ['unit_id', 'year'], unique=False)
         batch_op.create_index('ix_plan_ledger_entry_year_county', ['year', 'origin_county_id'], unique=False)
 
+    # Procurement orders beside the shop order (procurement/models_orders.py).
+    op.create_table('procurement_order',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.Enum('canteen', 'union', name='purchasechannel_values', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('payment_terms', sa.Enum('pay_first', 'deliver_first', name='paymentterms_values', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('address_id', sa.Integer(), nullable=False),
+    sa.Column('wanted_on', sa.Date(), nullable=False),
+    sa.Column('status', sa.Enum('pending_approval', 'approved', 'rejected', 'closed', name='procurementstatus_values', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_comment', sa.Text(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status <> 'rejected' OR decision_comment IS NOT NULL", name=op.f('ck_procurement_order_rejection_has_comment')),
+    sa.ForeignKeyConstraint(['address_id'], ['unit_address.id'], name=op.f('fk_procurement_order_address_id_unit_address'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_procurement_order_decided_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['shop_order.id'], name=op.f('fk_procurement_order_order_id_shop_order'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['user_account.id'], name=op.f('fk_procurement_order_submitted_by_id_user_account'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['unit_id'], ['buyer_unit.id'], name=op.f('fk_procurement_order_unit_id_buyer_unit'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_procurement_order')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_procurement_order_order_id'))
+    )
+    op.create_index(op.f('ix_procurement_order_address_id'), 'procurement_order', ['address_id'], unique=False)
+    op.create_index(op.f('ix_procurement_order_status'), 'procurement_order', ['status'], unique=False)
+    op.create_index(op.f('ix_procurement_order_submitted_at'), 'procurement_order', ['submitted_at'], unique=False)
+    op.create_index(op.f('ix_procurement_order_submitted_by_id'), 'procurement_order', ['submitted_by_id'], unique=False)
+    op.create_index('ix_procurement_order_unit_status', 'procurement_order', ['unit_id', 'status'], unique=False)
+    op.create_table('procurement_part',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procurement_order_id', sa.Integer(), nullable=False),
+    sa.Column('sub_order_id', sa.Integer(), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('awaiting_approval', 'awaiting_confirmation', 'confirmed', 'declined', 'cancelled', 'paid', 'shipped', 'accepted', 'invoiced', 'settled', name='partstatus_values', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('decline_reason', sa.Text(), nullable=True),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('payment_due_on', sa.Date(), nullable=True),
+    sa.Column('due_extended', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('accepted_by_id', sa.Integer(), nullable=True),
+    sa.Column('accepted_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('invoice_number', sa.String(length=40), nullable=True),
+    sa.Column('invoice_amount_fen', sa.BigInteger(), nullable=True),
+    sa.Column('invoice_date', sa.Date(), nullable=True),
+    sa.Column('invoice_file_key', sa.String(length=40), nullable=True),
+    sa.Column('invoice_file_name', sa.String(length=120), nullable=True),
+    sa.Column('invoiced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('settled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status <> 'declined' OR decline_reason IS NOT NULL", name=op.f('ck_procurement_part_decline_has_reason')),
+    sa.CheckConstraint('(invoice_number IS NULL) = (invoice_amount_fen IS NULL) AND (invoice_number IS NULL) = (invoice_date IS NULL)', name=op.f('ck_procurement_part_invoice_complete')),
+    sa.CheckConstraint('accepted_fen >= 0', name=op.f('ck_procurement_part_accepted_not_negative')),
+    sa.CheckConstraint('invoice_amount_fen IS NULL OR (invoice_amount_fen > 0 AND invoice_amount_fen <= accepted_fen)', name=op.f('ck_procurement_part_invoice_within_accepted')),
+    sa.ForeignKeyConstraint(['accepted_by_id'], ['user_account.id'], name=op.f('fk_procurement_part_accepted_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['procurement_order_id'], ['procurement_order.id'], name=op.f('fk_procurement_part_procurement_order_id_procurement_order'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sub_order_id'], ['sub_order.id'], name=op.f('fk_procurement_part_sub_order_id_sub_order'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['supplier_id'], ['supplier.id'], name=op.f('fk_procurement_part_supplier_id_supplier'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_procurement_part')),
+    sa.UniqueConstraint('invoice_file_key', name=op.f('uq_procurement_part_invoice_file_key')),
+    sa.UniqueConstraint('sub_order_id', name=op.f('uq_procurement_part_sub_order_id')),
+    sa.UniqueConstraint('supplier_id', 'invoice_number', name='uq_procurement_part_invoice_number')
+    )
+    op.create_index(op.f('ix_procurement_part_procurement_order_id'), 'procurement_part', ['procurement_order_id'], unique=False)
+    op.create_index('ix_procurement_part_supplier_status', 'procurement_part', ['supplier_id', 'status'], unique=False)
+    op.create_table('procurement_line',
+    sa.Column('order_line_id', sa.Integer(), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('accepted_quantity', sa.Integer(), nullable=False),
+    sa.Column('refused_quantity', sa.Integer(), nullable=False),
+    sa.Column('refusal_reason', sa.Text(), nullable=True),
+    sa.Column('returned_quantity', sa.Integer(), server_default='0', nullable=False),
+    sa.CheckConstraint('accepted_quantity >= 0', name=op.f('ck_procurement_line_accepted_not_negative')),
+    sa.CheckConstraint('refused_quantity = 0 OR refusal_reason IS NOT NULL', name=op.f('ck_procurement_line_refusal_has_reason')),
+    sa.CheckConstraint('refused_quantity >= 0', name=op.f('ck_procurement_line_refused_not_negative')),
+    sa.CheckConstraint('returned_quantity >= 0 AND returned_quantity <= accepted_quantity', name=op.f('ck_procurement_line_returned_within_accepted')),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], name=op.f('fk_procurement_line_order_line_id_order_line'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['part_id'], ['procurement_part.id'], name=op.f('fk_procurement_line_part_id_procurement_part'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('order_line_id', name=op.f('pk_procurement_line'))
+    )
+    op.create_index(op.f('ix_procurement_line_part_id'), 'procurement_line', ['part_id'], unique=False)
+    op.create_table('procurement_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('method', sa.Enum('bank_transfer', 'official_card', name='paymentmethod_values', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_procurement_payment_amount_positive')),
+    sa.ForeignKeyConstraint(['part_id'], ['procurement_part.id'], name=op.f('fk_procurement_payment_part_id_procurement_part'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_procurement_payment_recorded_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_procurement_payment')),
+    sa.UniqueConstraint('part_id', name=op.f('uq_procurement_payment_part_id')),
+    sa.UniqueConstraint('reference', name=op.f('uq_procurement_payment_reference'))
+    )
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('procurement_payment')
+    op.drop_index(op.f('ix_procurement_line_part_id'), table_name='procurement_line')
+    op.drop_table('procurement_line')
+    op.drop_index('ix_procurement_part_supplier_status', table_name='procurement_part')
+    op.drop_index(op.f('ix_procurement_part_procurement_order_id'), table_name='procurement_part')
+    op.drop_table('procurement_part')
+    op.drop_index('ix_procurement_order_unit_status', table_name='procurement_order')
+    op.drop_index(op.f('ix_procurement_order_submitted_by_id'), table_name='procurement_order')
+    op.drop_index(op.f('ix_procurement_order_submitted_at'), table_name='procurement_order')
+    op.drop_index(op.f('ix_procurement_order_status'), table_name='procurement_order')
+    op.drop_index(op.f('ix_procurement_order_address_id'), table_name='procurement_order')
+    op.drop_table('procurement_order')
+
     with op.batch_alter_table('plan_ledger_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_plan_ledger_entry_year_county')
         batch_op.drop_index('ix_plan_ledger_entry_unit_year')

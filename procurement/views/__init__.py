@@ -1,3 +1,4 @@
 """Procurement pages: the unit workspace, people's own pages, and the administrators' pages."""
 
-from procurement.views import admin, people, workspace  # noqa: F401  (registers the routes)
+# Registers the routes (completion: plan completion pages; transparency: the public figures page).
+from procurement.views import admin, completion, people, transparency, workspace  # noqa: F401

@@ -135,3 +135,14 @@ def test_a_suspended_units_code_no_longer_counts(client, db_session):
     client.get("/u/SUSP1234")
     with client.session_transaction() as sess:
         assert "referral_code" not in sess
+
+
+def test_the_account_page_shows_the_employer_section(client, login, db_session):
+    w = fp.world()
+    user = login(factories.UserFactory())
+    page = client.get("/account/").get_data(as_text=True)
+    assert "Name the unit you work for" in page
+    db.session.add(UnitEmployee(user_id=user.id, unit_id=w.unit.id))
+    db.session.flush()
+    page = client.get("/account/").get_data(as_text=True)
+    assert f"You work for {w.unit.name}" in page

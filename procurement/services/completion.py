@@ -1,0 +1,642 @@
+"""Plan completion (计划完成情况): what each unit, region, unit type and county of origin adds up to.
+
+What counts toward a unit's plan (the README's "What counts toward a plan"):
+
+- canteen (食堂) and union (工会) procurement: the plan ledger (``PlanLedgerEntry``), one row per
+  accepted line amount and one negative row per return or refund after acceptance, in the year
+  and month of the acceptance (or of the return), Asia/Shanghai time;
+- employee-personal purchases (职工个人): completed consumer orders of people who named the unit
+  as their employer, from the day they named it, net of refunded quantities, in the year and
+  month the sub-order completed;
+- which of the three channels count toward the plan is ``PLAN_COUNTED_CHANNELS``; every channel
+  is still shown in its own column;
+- help-sales (帮助销售): completed orders that arrived with the unit's current promotion code,
+  net of refunds, leaving out the unit's own employees' orders (already in their channel). A
+  separate figure, never added to purchases.
+
+Every figure comes from a handful of aggregate queries over whole scopes (``GROUP BY`` unit,
+month or county), never a query per unit; the ledger is read through its maintained totals
+(``procurement.models_completion``), a few rows per unit instead of one per accepted line.
+Money is integer fen; percentages are ``Decimal`` with two decimals, rounded half up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import aliased
+
+from core.extensions import db
+from core.registry.models import Region
+from core.registry.services import subtree_ids
+from procurement.models import BuyerUnit, RegionPlan, UnitEmployee, UnitPlan, UnitStatus, UnitType
+from procurement.models_completion import MONTH_COLUMNS, TOTALS, PlanOriginTotal, PlanYearTotal
+from procurement.models_ledger import PlanLedgerEntry, PurchaseChannel
+from procurement.services.common import LOCAL_TIMEZONE, descendant_ids
+from shop.models import Order, OrderKind, OrderLine, Product, SubOrder
+
+CHANNELS = ("canteen", "union", "employee")
+DEFAULT_COUNTED_CHANNELS = "canteen,union,employee"
+DEFAULT_LAG_POINTS = "10"
+# Units that never became active (pending, rejected) have no figures; suspended units keep theirs.
+FIGURE_STATUSES = (UnitStatus.ACTIVE, UnitStatus.SUSPENDED)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def parse_channels(raw: str | None) -> frozenset[str]:
+    """"canteen,union,employee" → the set; refuses unknown names (a typo must not silently count less)."""
+    names = {part.strip().lower() for part in (raw or "").replace(";", ",").split(",") if part.strip()}
+    unknown = names - set(CHANNELS)
+    if unknown:
+        raise ValueError(f"PLAN_COUNTED_CHANNELS names unknown channels {sorted(unknown)}; use {', '.join(CHANNELS)}")
+    return frozenset(names)
+
+
+def parse_points(raw: str | int | Decimal | None) -> Decimal:
+    try:
+        value = Decimal(str(raw).strip())
+    except ArithmeticError as exc:
+        raise ValueError(f"PLAN_LAG_POINTS must be a number of percentage points, not {raw!r}") from exc
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise ValueError(f"PLAN_LAG_POINTS must be between 0 and 100, not {raw!r}")
+    return value
+
+
+def counted_channels() -> frozenset[str]:
+    return parse_channels(current_app.config.get("PLAN_COUNTED_CHANNELS", DEFAULT_COUNTED_CHANNELS))
+
+
+def lag_points_setting() -> Decimal:
+    return parse_points(current_app.config.get("PLAN_LAG_POINTS", DEFAULT_LAG_POINTS))
+
+
+# --- time ---------------------------------------------------------------------------------------
+
+
+def today() -> date:
+    """Today in Asia/Shanghai (tests replace this function to fix the date)."""
+    return datetime.now(LOCAL_TIMEZONE).date()
+
+
+def percent(part: int | Decimal, whole: int | Decimal) -> Decimal:
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(CENT, ROUND_HALF_UP)
+
+
+def time_progress(year: int, on: date | None = None) -> Decimal:
+    """Day of year ÷ days in the year, in percent: 100 for a past year, 0 for a future one."""
+    on = on or today()
+    if year < on.year:
+        return HUNDRED.quantize(CENT)
+    if year > on.year:
+        return Decimal(0).quantize(CENT)
+    days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+    return percent(on.timetuple().tm_yday, days)
+
+
+def local_boundaries(year: int) -> list[datetime]:
+    """The 13 instants (UTC) where the months of ``year`` begin and the year ends, Asia/Shanghai time."""
+    starts = [datetime(year, m, 1, tzinfo=LOCAL_TIMEZONE) for m in range(1, 13)]
+    starts.append(datetime(year + 1, 1, 1, tzinfo=LOCAL_TIMEZONE))
+    return [s.astimezone(UTC) for s in starts]
+
+
+def _month_of(column, year: int) -> sa.Case:
+    """The local month (1–12) of a UTC timestamp column inside ``year``, the same on every database."""
+    bounds = local_boundaries(year)
+    return sa.case(*[(column < bounds[m], m) for m in range(1, 12)], else_=12)
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """One row of any completion table: a unit, a roll-up of units, a month, a type, a region."""
+
+    year: int
+    plan_fen: int | None  # None: no plan for the year
+    canteen_fen: int = 0
+    union_fen: int = 0
+    employee_fen: int = 0
+    help_sales_fen: int = 0
+    time_progress: Decimal = Decimal(0)
+    channels: frozenset[str] = field(default_factory=lambda: frozenset(CHANNELS))
+
+    @property
+    def counted_fen(self) -> int:
+        return sum(getattr(self, f"{c}_fen") for c in self.channels)
+
+    @property
+    def purchases_fen(self) -> int:
+        """All three channels, counted or not (直接采购 and employees' purchases)."""
+        return self.canteen_fen + self.union_fen + self.employee_fen
+
+    @property
+    def has_plan(self) -> bool:
+        return self.plan_fen is not None
+
+    @property
+    def completion(self) -> Decimal | None:
+        """Counted ÷ plan in percent; None without a plan or with a plan of 0 (无食堂)."""
+        if not self.plan_fen:
+            return None
+        return percent(self.counted_fen, self.plan_fen)
+
+    @property
+    def expected_fen(self) -> int | None:
+        """What the plan asks for by now: plan × time progress, to the fen."""
+        if self.plan_fen is None:
+            return None
+        return int((Decimal(self.plan_fen) * self.time_progress / HUNDRED).quantize(Decimal(1), ROUND_HALF_UP))
+
+    @property
+    def gap_fen(self) -> int | None:
+        """How far the counted amount trails time progress, in fen (negative: ahead of time)."""
+        expected = self.expected_fen
+        return None if expected is None else expected - self.counted_fen
+
+    @property
+    def remaining_fen(self) -> int | None:
+        """What is still to buy to reach the whole plan (negative: plan exceeded)."""
+        return None if self.plan_fen is None else self.plan_fen - self.counted_fen
+
+    @property
+    def lag_points(self) -> Decimal | None:
+        """Time progress minus completion, in percentage points (positive: behind)."""
+        done = self.completion
+        return None if done is None else self.time_progress - done
+
+    def add(self, other: Figures) -> None:
+        if other.plan_fen is not None:
+            self.plan_fen = (self.plan_fen or 0) + other.plan_fen
+        self.canteen_fen += other.canteen_fen
+        self.union_fen += other.union_fen
+        self.employee_fen += other.employee_fen
+        self.help_sales_fen += other.help_sales_fen
+
+
+@dataclass
+class UnitFigures(Figures):
+    unit_id: int = 0
+    name: str = ""
+    type: UnitType = UnitType.OTHER
+    parent_id: int | None = None
+    region_id: int = 0
+    region_name: str = ""
+    region_path: str = ""
+
+
+@dataclass
+class MonthFigures(Figures):
+    month: int = 0
+    cumulative_counted_fen: int = 0
+    cumulative_completion: Decimal | None = None
+
+
+@dataclass
+class GroupFigures(Figures):
+    key: str | int = ""
+    label: str = ""
+    units: int = 0
+    units_without_plan: int = 0
+
+
+# --- the aggregate queries ------------------------------------------------------------------------
+
+
+def _rows(stmt):
+    """Run a statement on the session's connection: plain rows, without the ORM's per-row work
+    (ten thousand units are read at once)."""
+    return db.session.connection().execute(stmt)
+
+
+def _net_line_amount():
+    """A shop order line's amount net of its refunded quantity."""
+    return (OrderLine.quantity - OrderLine.refunded_quantity) * OrderLine.unit_price_fen
+
+
+def _completed_in(year: int):
+    bounds = local_boundaries(year)
+    return sa.and_(SubOrder.completed_at >= bounds[0], SubOrder.completed_at < bounds[12])
+
+
+def _consumer_lines():
+    return (sa.select().select_from(OrderLine)
+            .join(SubOrder, SubOrder.id == OrderLine.sub_order_id)
+            .join(Order, Order.id == SubOrder.order_id)
+            .where(Order.kind == OrderKind.CONSUMER))
+
+
+def _ledger_sums(total, year: int, *group_by) -> sa.Select:
+    """Canteen and union sums from one of the ledger's maintained totals (see models_completion)."""
+    amount = total.amount_fen
+    return (sa.select(*group_by,
+                      sa.func.coalesce(sa.func.sum(sa.case((total.channel == PurchaseChannel.CANTEEN, amount),
+                                                           else_=0)), 0).label("canteen"),
+                      sa.func.coalesce(sa.func.sum(sa.case((total.channel == PurchaseChannel.UNION, amount),
+                                                           else_=0)), 0).label("union_"))
+            .where(total.year == year).group_by(*group_by))
+
+
+def _employee_sums(year: int, *group_by) -> sa.Select:
+    """Completed consumer purchases of the units' employees, from the day each named the unit."""
+    return (_consumer_lines()
+            .add_columns(*group_by, sa.func.coalesce(sa.func.sum(_net_line_amount()), 0).label("employee"))
+            .join(UnitEmployee, UnitEmployee.user_id == Order.buyer_id)
+            .where(_completed_in(year), SubOrder.completed_at >= UnitEmployee.since)
+            .group_by(*group_by))
+
+
+def _help_sales_sums(year: int, *group_by) -> sa.Select:
+    """Completed orders carrying a unit's promotion code, less its own employees' orders."""
+    promoter = aliased(BuyerUnit, name="promoter")
+    own = aliased(UnitEmployee, name="own_employee")
+    group_by = [promoter.id if c is BuyerUnit.id else c for c in group_by]
+    return (_consumer_lines()
+            .add_columns(*group_by, sa.func.coalesce(sa.func.sum(_net_line_amount()), 0).label("help_sales"))
+            .join(promoter, promoter.promotion_code == Order.referral_code)
+            .outerjoin(own, sa.and_(own.user_id == Order.buyer_id, own.unit_id == promoter.id,
+                                    own.since <= SubOrder.completed_at))
+            .where(_completed_in(year), own.user_id.is_(None))
+            .group_by(*group_by))
+
+
+def unit_figures(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date | None = None,
+                 channels: frozenset[str] | None = None) -> list[UnitFigures]:
+    """Every unit in ``scope`` (a WHERE clause on BuyerUnit) with its figures for ``year``, in one query.
+
+    Units without a plan for the year are included with ``plan_fen`` None.
+    """
+    channels = counted_channels() if channels is None else channels
+    progress = time_progress(year, on)
+    ledger = _ledger_sums(PlanYearTotal, year, PlanYearTotal.unit_id).subquery("ledger")
+    employee = _employee_sums(year, UnitEmployee.unit_id).subquery("employee")
+    help_sales = _help_sales_sums(year, BuyerUnit.id).subquery("help_sales")
+    stmt = (
+        sa.select(BuyerUnit.id, BuyerUnit.name, BuyerUnit.type, BuyerUnit.parent_id, BuyerUnit.region_id,
+                  Region.name, Region.path, UnitPlan.plan_fen, ledger.c.canteen, ledger.c.union_,
+                  employee.c.employee, help_sales.c.help_sales)
+        .join(Region, Region.id == BuyerUnit.region_id)
+        .outerjoin(UnitPlan, sa.and_(UnitPlan.unit_id == BuyerUnit.id, UnitPlan.year == year))
+        .outerjoin(ledger, ledger.c.unit_id == BuyerUnit.id)
+        .outerjoin(employee, employee.c.unit_id == BuyerUnit.id)
+        .outerjoin(help_sales, help_sales.c.id == BuyerUnit.id)
+        .where(BuyerUnit.status.in_(FIGURE_STATUSES))
+        .order_by(BuyerUnit.name, BuyerUnit.id)
+    )
+    if scope is not None:
+        stmt = stmt.where(scope)
+    return [
+        UnitFigures(year=year, plan_fen=None if plan is None else int(plan), canteen_fen=int(canteen or 0),
+                    union_fen=int(union or 0), employee_fen=int(emp or 0), help_sales_fen=int(helped or 0),
+                    time_progress=progress, channels=channels, unit_id=uid, name=name, type=UnitType(utype),
+                    parent_id=parent_id, region_id=region_id, region_name=region_name, region_path=path)
+        for (uid, name, utype, parent_id, region_id, region_name, path, plan, canteen, union, emp,
+             helped) in _rows(stmt)
+    ]
+
+
+def total(rows: list[Figures], year: int, *, on: date | None = None,
+          channels: frozenset[str] | None = None) -> GroupFigures:
+    """The sum of ``rows``: plans of the units that have one, every channel, help-sales apart."""
+    channels = counted_channels() if channels is None else channels
+    out = GroupFigures(year=year, plan_fen=None, time_progress=time_progress(year, on), channels=channels)
+    for row in rows:
+        out.add(row)
+        out.units += 1
+        out.units_without_plan += 0 if row.has_plan else 1
+    return out
+
+
+def by_type(rows: list[UnitFigures], year: int, *, on: date | None = None) -> list[GroupFigures]:
+    groups: dict[UnitType, list[UnitFigures]] = defaultdict(list)
+    for row in rows:
+        groups[row.type].append(row)
+    return [replace(total(groups[t], year, on=on, channels=rows[0].channels), key=t.value)
+            for t in UnitType if t in groups]
+
+
+def _scope_units(scope: sa.ColumnElement[bool] | None) -> sa.Select:
+    stmt = sa.select(BuyerUnit.id).where(BuyerUnit.status.in_(FIGURE_STATUSES))
+    return stmt.where(scope) if scope is not None else stmt
+
+
+def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date | None = None,
+            channels: frozenset[str] | None = None, plan_fen: int | None = None) -> list[MonthFigures]:
+    """The twelve months of ``year`` for the units in ``scope`` (three GROUP BY month queries).
+
+    ``plan_fen`` (the scope's plan) gives each month its cumulative completion.
+    """
+    channels = counted_channels() if channels is None else channels
+    progress = time_progress(year, on)
+    units = _scope_units(scope)
+    months = {m: MonthFigures(year=year, plan_fen=None, month=m, time_progress=progress, channels=channels)
+              for m in range(1, 13)}
+    # One row per channel with the twelve month columns summed over the scope's units.
+    month_columns = [getattr(PlanYearTotal, m) for m in MONTH_COLUMNS]
+    for channel, *amounts in _rows(
+            sa.select(PlanYearTotal.channel, *[sa.func.coalesce(sa.func.sum(c), 0) for c in month_columns])
+            .where(PlanYearTotal.year == year, PlanYearTotal.unit_id.in_(units)).group_by(PlanYearTotal.channel)):
+        name = "canteen_fen" if channel == PurchaseChannel.CANTEEN else "union_fen"
+        for m, amount in enumerate(amounts, start=1):
+            setattr(months[m], name, getattr(months[m], name) + int(amount))
+    employee_month = _month_of(SubOrder.completed_at, year).label("month")
+    for month, amount in _rows(
+            _employee_sums(year, employee_month).where(UnitEmployee.unit_id.in_(units))):
+        months[int(month)].employee_fen += int(amount)
+    for month, amount in _rows(_help_sales_in(year, units)):
+        months[int(month)].help_sales_fen += int(amount)
+    running = 0
+    for m in range(1, 13):
+        row = months[m]
+        running += row.counted_fen
+        row.cumulative_counted_fen = running
+        row.cumulative_completion = percent(running, plan_fen) if plan_fen else None
+    return [months[m] for m in range(1, 13)]
+
+
+def _help_sales_in(year: int, units: sa.Select) -> sa.Select:
+    """Help-sales per local month for the promoters in ``units``."""
+    promoter = aliased(BuyerUnit, name="promoter")
+    own = aliased(UnitEmployee, name="own_employee")
+    month = _month_of(SubOrder.completed_at, year).label("month")
+    return (_consumer_lines()
+            .add_columns(month, sa.func.coalesce(sa.func.sum(_net_line_amount()), 0))
+            .join(promoter, promoter.promotion_code == Order.referral_code)
+            .outerjoin(own, sa.and_(own.user_id == Order.buyer_id, own.unit_id == promoter.id,
+                                    own.since <= SubOrder.completed_at))
+            .where(_completed_in(year), own.user_id.is_(None), promoter.id.in_(units))
+            .group_by(month))
+
+
+def by_origin_county(year: int, scope: sa.ColumnElement[bool] | None = None, *,
+                     channels: frozenset[str] | None = None, on: date | None = None) -> list[GroupFigures]:
+    """Where the money of the units in ``scope`` went: per county of origin of the products (two queries)."""
+    channels = counted_channels() if channels is None else channels
+    progress = time_progress(year, on)
+    units = _scope_units(scope)
+    counties: dict[int, GroupFigures] = {}
+
+    def row(county_id: int) -> GroupFigures:
+        if county_id not in counties:
+            counties[county_id] = GroupFigures(year=year, plan_fen=None, key=county_id, time_progress=progress,
+                                               channels=channels)
+        return counties[county_id]
+
+    for county_id, canteen, union in _rows(
+            _ledger_sums(PlanOriginTotal, year, PlanOriginTotal.origin_county_id)
+            .where(PlanOriginTotal.unit_id.in_(units))):
+        row(county_id).canteen_fen += int(canteen)
+        row(county_id).union_fen += int(union)
+    for county_id, amount in _rows(
+            _employee_sums(year, Product.origin_county_id).join(Product, Product.id == OrderLine.product_id)
+            .where(UnitEmployee.unit_id.in_(units))):
+        row(county_id).employee_fen += int(amount)
+    names = _region_labels(list(counties))
+    for county_id, figures in counties.items():
+        figures.label = names.get(county_id, str(county_id))
+    return sorted(counties.values(), key=lambda g: (-g.counted_fen, -g.purchases_fen, g.label))
+
+
+def _region_labels(ids: list[int]) -> dict[int, str]:
+    """"city › county" for each region id (one query)."""
+    if not ids:
+        return {}
+    parent = aliased(Region)
+    rows = _rows(
+        sa.select(Region.id, Region.name, parent.name).outerjoin(parent, parent.id == Region.parent_id)
+        .where(Region.id.in_(ids))
+    ).all()
+    return {rid: f"{pname} › {name}" if pname else name for rid, name, pname in rows}
+
+
+# --- scopes and roll-ups ----------------------------------------------------------------------------
+
+
+def unit_tree_scope(unit_id: int) -> sa.ColumnElement[bool]:
+    """A unit and every unit below it."""
+    return sa.or_(BuyerUnit.id == unit_id, BuyerUnit.id.in_(descendant_ids(unit_id)))
+
+
+def region_subtree_scope(region: Region) -> sa.ColumnElement[bool]:
+    return BuyerUnit.region_id.in_(subtree_ids(region))
+
+
+def guiding_plans(year: int, region_ids: list[int]) -> dict[int, int]:
+    if not region_ids:
+        return {}
+    return dict(_rows(
+        sa.select(RegionPlan.region_id, RegionPlan.amount_fen)
+        .where(RegionPlan.year == year, RegionPlan.region_id.in_(region_ids))
+    ).all())
+
+
+@dataclass
+class RegionFigures(GroupFigures):
+    """A region's units rolled up; ``guiding_plan_fen`` is the region's own guiding plan (指导性计划)."""
+
+    guiding_plan_fen: int | None = None
+
+    @property
+    def guiding_completion(self) -> Decimal | None:
+        if not self.guiding_plan_fen:
+            return None
+        return percent(self.counted_fen, self.guiding_plan_fen)
+
+
+def by_region(rows: list[UnitFigures], regions: list[Region], year: int, *, on: date | None = None
+              ) -> list[RegionFigures]:
+    """Each of ``regions`` with the units of ``rows`` that lie in its subtree (by materialised path)."""
+    channels = rows[0].channels if rows else counted_channels()
+    guiding = guiding_plans(year, [r.id for r in regions])
+    out = {r.id: RegionFigures(year=year, plan_fen=None, key=r.id, label=r.name, time_progress=time_progress(
+        year, on), channels=channels, guiding_plan_fen=guiding.get(r.id)) for r in regions}
+    for unit in rows:
+        for part in unit.region_path.strip("/").split("/"):
+            target = out.get(int(part)) if part else None
+            if target is not None:
+                target.add(unit)
+                target.units += 1
+                target.units_without_plan += 0 if unit.has_plan else 1
+    return [out[r.id] for r in regions]
+
+
+def child_regions(region: Region | None) -> list[Region]:
+    """The regions one level below ``region`` (the provinces when None), by name."""
+    stmt = sa.select(Region).order_by(Region.code)
+    stmt = stmt.where(Region.parent_id == region.id) if region is not None else stmt.where(Region.parent_id.is_(None))
+    return list(db.session.execute(stmt).scalars())
+
+
+@dataclass
+class Dashboard:
+    year: int
+    region: Region | None
+    time_progress: Decimal
+    summary: RegionFigures
+    children: list[RegionFigures]
+    types: list[GroupFigures]
+    units: list[UnitFigures]
+    counties: list[GroupFigures]
+    lagging: list[UnitFigures]
+    months: list[MonthFigures]
+    lag_points: Decimal
+
+
+def dashboard(year: int, region: Region | None, scope: sa.ColumnElement[bool] | None = None, *,
+              on: date | None = None) -> Dashboard:
+    """Everything the administrators' page shows for ``region`` (None: every region), in a fixed
+    number of queries whatever the number of units."""
+    channels = counted_channels()
+    if region is not None:
+        scope = region_subtree_scope(region) if scope is None else sa.and_(scope, region_subtree_scope(region))
+    rows = unit_figures(year, scope, on=on, channels=channels)
+    summary = RegionFigures(**vars(total(rows, year, on=on, channels=channels)))
+    if region is not None:
+        summary.key, summary.label = region.id, region.name
+        summary.guiding_plan_fen = guiding_plans(year, [region.id]).get(region.id)
+    points = lag_points_setting()
+    return Dashboard(
+        year=year, region=region, time_progress=time_progress(year, on), summary=summary,
+        children=by_region(rows, child_regions(region), year, on=on), types=by_type(rows, year, on=on),
+        units=rows, counties=by_origin_county(year, scope, channels=channels, on=on),
+        lagging=rank_lagging(rows, points), months=monthly(year, scope, on=on, channels=channels,
+                                                           plan_fen=summary.plan_fen),
+        lag_points=points,
+    )
+
+
+# --- lag -------------------------------------------------------------------------------------------
+
+
+def rank_lagging(rows: list[UnitFigures], min_gap_points: Decimal | int | str) -> list[UnitFigures]:
+    """Units with a plan whose completion trails time progress by more than ``min_gap_points``,
+    furthest behind first (then the larger gap in yuan)."""
+    points = Decimal(str(min_gap_points))
+    scored = [(lag, r) for r in rows if r.plan_fen and (lag := r.lag_points) > points]
+    scored.sort(key=lambda pair: (-pair[0], -(pair[1].gap_fen or 0), pair[1].name))
+    return [r for _lag, r in scored]
+
+
+def lagging_units(year: int, min_gap_points: Decimal | int | str | None = None, region: Region | None = None, *,
+                  on: date | None = None) -> list[UnitFigures]:
+    """The plan-lag signal (used by the alerts job): units whose completion trails time progress by
+    more than ``min_gap_points`` (PLAN_LAG_POINTS by default), each with ``gap_fen``, the yuan it
+    trails by, furthest behind first. ``region`` limits it to the units in that region's subtree."""
+    points = lag_points_setting() if min_gap_points is None else parse_points(min_gap_points)
+    scope = region_subtree_scope(region) if region is not None else None
+    return rank_lagging(unit_figures(year, scope, on=on), points)
+
+
+# --- one unit ------------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitPage:
+    year: int
+    unit: UnitFigures
+    months: list[MonthFigures]
+    sub_units: list[UnitFigures]
+    with_sub_units: GroupFigures | None
+
+
+def unit_page(unit: BuyerUnit, year: int, *, on: date | None = None) -> UnitPage:
+    """A unit's own figures, its months, and its sub-units with the roll-up of the whole tree."""
+    channels = counted_channels()
+    rows = unit_figures(year, unit_tree_scope(unit.id), on=on, channels=channels)
+    own = next((r for r in rows if r.unit_id == unit.id), None)
+    if own is None:  # a pending or rejected unit: nothing counted, no plan shown as such
+        own = UnitFigures(year=year, plan_fen=None, time_progress=time_progress(year, on), channels=channels,
+                          unit_id=unit.id, name=unit.name, type=unit.type, region_id=unit.region_id)
+    subs = [r for r in rows if r.unit_id != unit.id]
+    return UnitPage(year=year, unit=own, months=monthly(year, BuyerUnit.id == unit.id, on=on, channels=channels,
+                                                        plan_fen=own.plan_fen),
+                    sub_units=subs, with_sub_units=total(rows, year, on=on, channels=channels) if subs else None)
+
+
+# --- public figures -------------------------------------------------------------------------------
+
+
+@dataclass
+class SoldFigure:
+    county_id: int
+    county: str
+    category_id: int
+    category: str
+    amount_fen: int
+
+
+def sold_by_county_category(year: int) -> list[SoldFigure]:
+    """This year's sales per county of origin and category: completed consumer orders net of refunds,
+    plus procurement counted in the plan ledger (two GROUP BY queries)."""
+    from shop.models import Category
+
+    sums: dict[tuple[int, int], int] = defaultdict(int)
+    for county_id, category_id, amount in _rows(
+            _consumer_lines().add_columns(Product.origin_county_id, Product.category_id,
+                                          sa.func.sum(_net_line_amount()))
+            .join(Product, Product.id == OrderLine.product_id).where(_completed_in(year))
+            .group_by(Product.origin_county_id, Product.category_id)):
+        sums[(county_id, category_id)] += int(amount or 0)
+    for county_id, category_id, amount in _rows(
+            sa.select(PlanOriginTotal.origin_county_id, PlanOriginTotal.category_id,
+                      sa.func.sum(PlanOriginTotal.amount_fen))
+            .where(PlanOriginTotal.year == year)
+            .group_by(PlanOriginTotal.origin_county_id, PlanOriginTotal.category_id)):
+        sums[(county_id, category_id)] += int(amount or 0)
+    counties = _region_labels(list({c for c, _k in sums}))
+    categories = dict(_rows(
+        sa.select(Category.id, Category.name).where(Category.id.in_({k for _c, k in sums}))).all()) if sums else {}
+    out = [SoldFigure(c, counties.get(c, ""), k, categories.get(k, ""), amount)
+           for (c, k), amount in sums.items() if amount]
+    return sorted(out, key=lambda s: (s.county, -s.amount_fen, s.category))
+
+
+def households_reached(year: int) -> int:
+    """How many registry households are linked (联农带农, an active link) to a supplier that sold
+    something this year, through the shop or procurement. A count only."""
+    from shop.models import HouseholdLink, LinkStatus
+
+    sellers = (sa.select(SubOrder.supplier_id).where(_completed_in(year))
+               .union(sa.select(SubOrder.supplier_id)
+                      .join(OrderLine, OrderLine.sub_order_id == SubOrder.id)
+                      .join(PlanLedgerEntry, PlanLedgerEntry.order_line_id == OrderLine.id)
+                      .where(PlanLedgerEntry.year == year)))
+    return int(_rows(
+        sa.select(sa.func.count(sa.distinct(HouseholdLink.household_id)))
+        .where(HouseholdLink.status == LinkStatus.ACTIVE, HouseholdLink.supplier_id.in_(sellers))
+    ).scalar_one())
+
+
+def public_region_completion(year: int, *, on: date | None = None) -> list[RegionFigures]:
+    """Every region with a guiding plan for ``year``, its units' counted amount against it."""
+    regions = list(db.session.execute(
+        sa.select(Region).join(RegionPlan, RegionPlan.region_id == Region.id).where(RegionPlan.year == year)
+        .order_by(Region.path)
+    ).scalars())
+    if not regions:
+        return []
+    return by_region(unit_figures(year, on=on), regions, year, on=on)
+
+
+def totals_drift() -> int:
+    """How many rows of the maintained totals differ from the ledger they add up (0 when in step)."""
+    drift = 0
+    for table, keys in TOTALS:
+        columns = ", ".join(keys)
+        joined = " AND ".join(f"t.{k} = l.{k}" for k in keys)
+        # Table and column names are the constants of TOTALS, never input.
+        sql = (f"SELECT COUNT(*) FROM (SELECT {columns}, SUM(amount_fen) AS amount_fen FROM plan_ledger_entry "  # noqa: S608
+               f"GROUP BY {columns}) l FULL OUTER JOIN {table} t ON {joined} "
+               f"WHERE COALESCE(t.amount_fen, 0) <> COALESCE(l.amount_fen, 0)")
+        drift += int(_rows(sa.text(sql)).scalar_one())
+    return drift
