@@ -45,6 +45,7 @@ class Permission(enum.StrEnum):
     USERS_MANAGE = "users.manage"  # roles, regional scope
     ALERT_RULES_EDIT = "alerts.rules"  # thresholds of the early-warning job
     PAYMENTS_CONFIRM = "payments.confirm"  # confirm that a bank transfer arrived
+    ALERTS_VIEW = "alerts.view"  # early warnings: a supplier its own products', an administrator its region's
 
 
 _ADMIN_COMMON = {
@@ -57,11 +58,12 @@ _ADMIN_COMMON = {
     Permission.ALERTS_MANAGE,
     Permission.AUDIT_VIEW,
     Permission.PAYMENTS_CONFIRM,
+    Permission.ALERTS_VIEW,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONSUMER: frozenset({Permission.ACCOUNT, Permission.SHOP_BUY}),
-    Role.SUPPLIER: frozenset({Permission.ACCOUNT, Permission.SUPPLIER_WORKSPACE}),
+    Role.SUPPLIER: frozenset({Permission.ACCOUNT, Permission.SUPPLIER_WORKSPACE, Permission.ALERTS_VIEW}),
     Role.UNIT_BUYER: frozenset({Permission.ACCOUNT, Permission.SHOP_BUY, Permission.UNIT_WORKSPACE}),
     Role.UNIT_APPROVER: frozenset(
         {Permission.ACCOUNT, Permission.SHOP_BUY, Permission.UNIT_WORKSPACE, Permission.UNIT_APPROVE}
