@@ -6,13 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format venv translations db seed worker clean extract-messages
+.PHONY: run test lint format venv assets translations db seed worker clean extract-messages bench
 
-run: venv translations db seed
+run: venv assets translations db seed
 	@scripts/run.sh
 
-test: venv translations
+test: venv assets translations
 	@scripts/test.sh
+
+# The benchmark harness (bench/README.md): needs PostgreSQL at BENCH_DATABASE_URL; not part of `make test`.
+bench: venv translations
+	@$(BIN)/python -m bench.harness
 
 lint: venv
 	$(BIN)/ruff check .
@@ -27,6 +31,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
+
+# Browser libraries (ECharts) from the npm registry, served by the site itself from core/static/vendor/
+# (git-ignored): pages never load anything from another host.
+VENDOR := core/static/vendor
+assets: $(VENDOR)/echarts.min.js
+
+$(VENDOR)/echarts.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
 
 # Compiled catalogs are build output (not committed): compile them from the .po files.
 translations: venv
@@ -43,4 +57,4 @@ seed: venv
 	$(BIN)/flask demo seed
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules $(VENDOR)

@@ -27,6 +27,9 @@ PUBLIC_ENDPOINTS = {
     "api-docs.openapi_json",
     "registry_api.list_regions",
     "procurement_public.promotion_link",  # /u/<code>: a unit's public promotion link
+    "procurement_public.transparency",  # aggregate, anonymised figures for everyone
+    "procurement_public.transparency_xlsx",
+    "completion_assets.static",  # the completion charts' script and style
     "payments_api.stripe_webhook",  # proves itself with Stripe's signature instead
     # The catalog and search are open to visitors; only listed products of approved suppliers show.
     "shop.catalog_index",
@@ -34,9 +37,15 @@ PUBLIC_ENDPOINTS = {
     "shop.product",
     "shop.supplier",
     "shop.media_file",
+    # The cart is open to visitors (kept in their session); checkout needs a buyer.
+    "shop.cart",
+    "shop.cart_add",
+    "shop.cart_update",
+    "shop.cart_remove",
     "shop_api.list_categories",
     "shop_api.list_products",
     "shop_api.get_product",
+    "shop_reviews_api.list_product_reviews",  # the reviews of a listed product, as on its page
     "search.static",
     "search.search_page",
     "search_api.search",
@@ -81,8 +90,10 @@ def _protected_rules(app):
 def world(db_session):
     chain = factories.region_chain()
     from core.registry.models import RegionLevel
+    from tests.alerts import factories_alerts
+    from tests.procurement import factories_orders as procurement_orders
     from tests.procurement.factories_procurement import role_matrix_samples
-    from tests.shop import factories_shop
+    from tests.shop import factories_benefit, factories_cart, factories_shop
 
     return {
         "chain": chain,
@@ -93,6 +104,10 @@ def world(db_session):
             "kind": "households",
             **role_matrix_samples(chain),  # procurement: unit_id, year, member_id, address_id, relation_id
             **factories_shop.role_matrix_samples(chain),  # shop: supplier, product, lot, image, link, ...
+            **procurement_orders.role_matrix_samples(chain),  # procurement orders: procurement_order_id, part_id
+            **factories_benefit.role_matrix_samples(chain),  # shop reviews: an order line, a review
+            **factories_cart.role_matrix_samples(chain),  # shop orders: order, sub-order, transfer, refund
+            **factories_alerts.role_matrix_samples(chain),  # alerts: an open warning
         },
     }
 
