@@ -99,5 +99,16 @@ def supplier_procurement_section() -> dict | None:
             "url": url_for("procurement.supplier_parts"), "action": _("See the orders")}
 
 
-ADMIN_LINKS = [units_waiting, plans_missing, guiding_plans, plan_completion, procurement_orders_in_region]
+def integrity_checks() -> dict | None:
+    """Administrators: the integrity checks (split orders, unit changes, price raises, year-end jumps)."""
+    if not can(Permission.ACCREDIT):
+        return None
+    return {"title": _("Integrity checks"),
+            "text": _("Orders split under the approval threshold, units changed after shipment, prices raised "
+                      "before large orders and completion jumping at the year's end."),
+            "url": url_for("procurement.admin_integrity"), "action": _("See the flags")}
+
+
+ADMIN_LINKS = [units_waiting, plans_missing, guiding_plans, plan_completion, procurement_orders_in_region,
+               integrity_checks]
 ACCOUNT_SECTIONS = [supplier_procurement_section, employer_section]

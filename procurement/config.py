@@ -41,6 +41,14 @@ def load_settings(app: Flask) -> None:
     app.config.setdefault("PLAN_LAG_POINTS", os.environ.get("PLAN_LAG_POINTS") or DEFAULT_LAG_POINTS)
     parse_channels(app.config["PLAN_COUNTED_CHANNELS"])
     parse_points(app.config["PLAN_LAG_POINTS"])
+    # Integrity checks (procurement.services.integrity): the split-order window, how shortly before a large
+    # order line a price raise is flagged and what is large, and the year-end days and share looked at.
+    from procurement.services.integrity import DEFAULTS as INTEGRITY_DEFAULTS
+    from procurement.services.integrity import parse_settings as parse_integrity_settings
+
+    for name, default in INTEGRITY_DEFAULTS.items():
+        app.config.setdefault(name, os.environ.get(name) or default)
+    parse_integrity_settings(app.config)
 
 
 def minimum_share_bp() -> int:
