@@ -6,13 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format venv assets translations db seed worker clean extract-messages bench
+.PHONY: run test lint format venv assets translations db seed worker clean extract-messages bench browser
 
 run: venv assets translations db seed
 	@scripts/run.sh
 
-test: venv assets translations
+test: venv assets translations browser
 	@scripts/test.sh
+
+# Debian's Chromium and Chinese fonts for the browser journeys (tests/browser); quiet when installed.
+browser:
+	@scripts/ensure-browser.sh
 
 # The benchmark harness (bench/README.md): needs PostgreSQL at BENCH_DATABASE_URL; not part of `make test`.
 bench: venv translations
