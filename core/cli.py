@@ -32,6 +32,7 @@ def demo_seed(scale: int | None, random_seed: int) -> None:
     elapsed = time.perf_counter() - started
     for what, n in sorted(ctx.counts.items()):
         click.echo(f"  {what}: {n}")
+    click.echo("time per step: " + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in ctx.seconds.items()))
     click.echo(f"demo seed finished in {elapsed:.1f}s")
     print_logins()
 

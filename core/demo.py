@@ -9,6 +9,7 @@ from the seeds documents (idempotent: running it twice changes nothing), and
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ class SeedContext:
     password: str
     made: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each seeder's step, for the log
     _base: int | None = field(default=None, init=False, repr=False)
 
     def count(self, what: str, n: int) -> None:
@@ -73,11 +75,15 @@ def upsert(model: type, key: dict[str, Any], values: dict[str, Any], *,
 def run_seeders(seeders: list[Seeder], ctx: SeedContext, *, scale: int | None = None) -> None:
     from core.extensions import db
 
-    for seeder in sorted(seeders, key=lambda s: s.order):
-        seeder.seed(ctx)
+    def timed(step: str, work: Callable[..., None], *args) -> None:
+        started = time.perf_counter()
+        work(*args)
         db.session.commit()
+        ctx.seconds[step] = time.perf_counter() - started
+
+    for seeder in sorted(seeders, key=lambda s: s.order):
+        timed(seeder.name, seeder.seed, ctx)
     if scale:
         for seeder in sorted(seeders, key=lambda s: s.order):
             if seeder.scale is not None:
-                seeder.scale(ctx, scale)
-                db.session.commit()
+                timed(f"{seeder.name} (synthetic)", seeder.scale, ctx, scale)
