@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.browser
 ADMIN = "admin@demo.fupin.cn"
 CONSUMER = "consumer@demo.fupin.cn"
 SUPPLIER = "supplier@demo.fupin.cn"
+REGION_ADMIN = "chongqing-admin@demo.fupin.cn"
 BUYER = "buyer@demo.fupin.cn"
 APPROVER = "approver@demo.fupin.cn"
 # Bugs a journey found in pages outside this suite's files, reported to their owners; see assert_clean.
@@ -148,7 +150,57 @@ def test_consumer(journey: Journey):
     consumer.goto(product_url)
     assert review in flash(consumer)
     journey.shot(consumer, "product page with the review")
+    supplier_url = consumer.locator("main a[href*='/shop/supplier/']").first.get_attribute("href")
+
+    # The refund window passes and the order completes: its amount is attributed to the supplier's
+    # linked households, which the supplier and an administrator both see.
+    supplier = journey.person(SUPPLIER)
+    admin = journey.person(ADMIN)
+    supplier.goto(supplier_url)
+    benefit_before = attributed(supplier)
+    admin.goto("/shop/admin/benefit/")
+    supplier_name = supplier.get_by_role("heading", level=1).inner_text().strip()
+    report_before = report_amount(admin, supplier_name)
+    journey.server.setup(_after_refund_window)
+    consumer.goto(order_url)
+    assert consumer.locator(".part-status").first.inner_text().strip() == "Completed"
+    journey.shot(consumer, "order completed")
+    supplier.goto(supplier_url)
+    benefit_after = attributed(supplier)
+    assert benefit_after > benefit_before
+    journey.shot(supplier, "supplier benefit after completion")
+    admin.goto("/shop/admin/benefit/")
+    assert report_amount(admin, supplier_name) - report_before == benefit_after - benefit_before
+    journey.shot(admin, "benefit report")
     journey.assert_clean()
+
+
+def attributed(page) -> Decimal:
+    """The amount attributed to households in a benefit summary (0 when nothing is attributed yet)."""
+    text = page.locator("section.benefit-summary").inner_text()
+    found = re.search(r"¥([0-9,]+\.\d\d) attributed", text)
+    return Decimal(found.group(1).replace(",", "")) if found else Decimal(0)
+
+
+def report_amount(page, name: str) -> Decimal:
+    """The amount attributed to ``name`` in the administrators' benefit report (0 when absent)."""
+    table = page.locator("table").filter(has=page.get_by_role("columnheader", name="Supplier")).first
+    row = table.get_by_role("row").filter(has=page.get_by_role("rowheader", name=name, exact=True))
+    if not row.count():
+        return Decimal(0)
+    return Decimal(row.locator("td").nth(2).inner_text().strip().lstrip("¥").replace(",", ""))
+
+
+def _after_refund_window() -> None:
+    """The clock task of the shop, run as if the refund window had passed."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from core.database import utcnow
+    from shop.services.orders import advance_by_time
+
+    advance_by_time(utcnow() + timedelta(days=current_app.config["SHOP_COMPLETE_AFTER_DAYS"] + 1))
 
 
 def test_supplier(journey: Journey, tmp_path):
@@ -423,6 +475,14 @@ def counted(page) -> str:
     return card.locator(".figure").inner_text().strip()
 
 
+def counted_exactly(page) -> Decimal:
+    """The amount counted toward the plan in the summary table (to the fen, unlike the key figures)."""
+    table = page.locator("#table-summary")
+    headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    cells = table.locator("tbody tr").first.locator("th, td").all_inner_texts()
+    return Decimal(cells[headers.index("Counted toward the plan")].strip().lstrip("¥").replace(",", ""))
+
+
 def test_unit_buyer_and_approver(journey: Journey):
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
@@ -439,6 +499,9 @@ def test_unit_buyer_and_approver(journey: Journey):
     buyer.goto("/procurement/unit/completion")
     counted_before = counted(buyer)
     journey.shot(buyer, "completion before")
+    region_admin = journey.person(REGION_ADMIN)  # 重庆市, the demo unit's region
+    region_admin.goto("/procurement/admin/completion")
+    region_before = counted_exactly(region_admin)
 
     # Order 100 boxes through the procurement catalog and cart.
     buyer.goto("/procurement/orders/")
@@ -500,4 +563,7 @@ def test_unit_buyer_and_approver(journey: Journey):
     buyer.goto("/procurement/unit/completion")
     assert yuan(counted(buyer)) - yuan(counted_before) == pytest.approx(90 * 58)
     journey.shot(buyer, "completion after")
+    region_admin.goto("/procurement/admin/completion")
+    assert counted_exactly(region_admin) - region_before == Decimal("5220.00")
+    journey.shot(region_admin, "region completion after")
     journey.assert_clean()
