@@ -28,7 +28,10 @@ def demo_seed(scale: int | None, random_seed: int) -> None:
 
     started = time.perf_counter()
     ctx = SeedContext(rng=random.Random(random_seed), password=current_app.config["DEMO_PASSWORD"])
-    run_seeders([CORE_SEEDER, *current_app.extensions["demo_seeders"]], ctx, scale=scale)
+    # Steps run side by side only on PostgreSQL (SQLite takes one writer at a time) and outside tests
+    # (whose seed runs inside one transaction on one connection).
+    parallel = db.engine.dialect.name == "postgresql" and not current_app.testing
+    run_seeders([CORE_SEEDER, *current_app.extensions["demo_seeders"]], ctx, scale=scale, parallel=parallel)
     elapsed = time.perf_counter() - started
     for what, n in sorted(ctx.counts.items()):
         click.echo(f"  {what}: {n}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,10 @@ class Seeder:
     scale: Callable[[SeedContext, int], None] | None = None
     # The demo log-ins this seeder creates: (role label, e-mail), printed at start-up.
     logins: Callable[[], list[tuple[str, str]]] = list
+    # The order of the last seeder whose synthetic data ``scale`` reads, when that is an earlier one
+    # than the seeder just before it: with ``parallel`` the step then runs on its own connection beside
+    # the steps in between.
+    scale_reads_up_to: int | None = None
 
 
 def upsert(model: type, key: dict[str, Any], values: dict[str, Any], *,
@@ -72,7 +77,15 @@ def upsert(model: type, key: dict[str, Any], values: dict[str, Any], *,
     return row, False
 
 
-def run_seeders(seeders: list[Seeder], ctx: SeedContext, *, scale: int | None = None) -> None:
+def run_seeders(seeders: list[Seeder], ctx: SeedContext, *, scale: int | None = None, parallel: bool = False) -> None:
+    """Seed, then (with ``scale``) add the synthetic data, each step committed on its own.
+
+    ``parallel`` (the command line on PostgreSQL) starts a synthetic step whose ``scale_reads_up_to``
+    is already done in a second thread with its own session: on two cores the search documents are
+    built while the database writes the benefit attributions.
+    """
+    from flask import current_app
+
     from core.extensions import db
 
     def timed(step: str, work: Callable[..., None], *args) -> None:
@@ -81,9 +94,31 @@ def run_seeders(seeders: list[Seeder], ctx: SeedContext, *, scale: int | None = 
         db.session.commit()
         ctx.seconds[step] = time.perf_counter() - started
 
-    for seeder in sorted(seeders, key=lambda s: s.order):
+    def beside(app, seeder: Seeder) -> None:
+        with app.app_context():
+            try:
+                timed(f"{seeder.name} (synthetic, alongside)", seeder.scale, ctx, scale)
+            finally:
+                db.session.remove()
+
+    ordered = sorted(seeders, key=lambda s: s.order)
+    for seeder in ordered:
         timed(seeder.name, seeder.seed, ctx)
-    if scale:
-        for seeder in sorted(seeders, key=lambda s: s.order):
-            if seeder.scale is not None:
-                timed(f"{seeder.name} (synthetic)", seeder.scale, ctx, scale)
+    if not scale:
+        return
+    steps = [s for s in ordered if s.scale is not None]
+    done = -1  # the order of the last synthetic step finished
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started: dict[str, Future] = {}
+        for seeder in steps:
+            if parallel:
+                for other in steps:
+                    if (other.name not in started and other.scale_reads_up_to is not None
+                            and other.order > seeder.order and other.scale_reads_up_to <= done):
+                        started[other.name] = pool.submit(beside, current_app._get_current_object(), other)
+            if seeder.name in started:
+                continue
+            timed(f"{seeder.name} (synthetic)", seeder.scale, ctx, scale)
+            done = seeder.order
+        for future in started.values():
+            future.result()  # a failure beside the main thread fails the seed

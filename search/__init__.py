@@ -36,7 +36,12 @@ def init_app(app: Flask) -> None:
                                                    "schedule": crontab(hour=4, minute=15)})
 
     app.extensions["readiness_checks"]["search"] = _readiness
-    app.extensions["demo_seeders"].append(Seeder(name="search", order=90, seed=_seed_index, scale=_scale_index))
+    app.extensions["demo_seeders"].append(Seeder(
+        name="search", order=90, seed=_seed_index, scale=_scale_index,
+        # The documents read products and their orders (shop 10, procurement 20), not the attributions
+        # (80): the rebuild runs beside them.
+        scale_reads_up_to=20,
+    ))
     add_nav_item(app, "search.search_page", _l("Search"), order=15)
     app.extensions.setdefault("home_sections", []).insert(0, lambda: {"template": "search/_home_search.html"})
 

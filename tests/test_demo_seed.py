@@ -256,3 +256,44 @@ def test_scale_leaves_ids_and_constraints_usable(seed):
             "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated "
             "AND conrelid::regclass::text IN ('product', 'order_line', 'sub_order', 'shop_order')")).scalar_one()
         assert foreign_keys >= 10
+
+
+def test_a_synthetic_step_runs_beside_the_steps_it_does_not_read(app):
+    """With ``parallel``, the search-like step starts once the shop-like step is done and works while
+    the attribution-like step runs: the attribution step waits for it, so run one after the other
+    it would time out."""
+    import threading
+
+    from core.demo import Seeder
+
+    indexed = threading.Event()
+    events = []
+
+    def shop(ctx, n):
+        events.append("shop")
+
+    def attribution(ctx, n):
+        events.append("attribution started")
+        assert indexed.wait(timeout=10), "the search step did not run alongside"
+        events.append("attribution done")
+
+    def search(ctx, n):
+        events.append("search")
+        indexed.set()
+
+    def nothing(ctx):
+        pass
+
+    seeders = [Seeder("shop", 10, nothing, shop), Seeder("attribution", 80, nothing, attribution),
+               Seeder("search", 90, nothing, search, scale_reads_up_to=10)]
+    ctx = SeedContext(rng=random.Random(1), password="demo-password")
+    with app.app_context():
+        run_seeders(seeders, ctx, scale=1, parallel=True)
+    assert events[0] == "shop" and events[-1] == "attribution done" and "search" in events
+    assert set(ctx.seconds) >= {"shop (synthetic)", "attribution (synthetic)", "search (synthetic, alongside)"}
+
+    events.clear()
+    indexed.set()  # one after the other (tests, SQLite): the declared order
+    with app.app_context():
+        run_seeders(seeders, ctx, scale=1)
+    assert events == ["shop", "attribution started", "attribution done", "search"]
