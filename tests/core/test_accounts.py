@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from core.accounts import services
-from core.accounts.auth import session_id_for
+from core.accounts.auth import TOKEN_USE_RECORDED_EVERY, session_id_for
 from core.accounts.models import ApiToken, User
 from core.audit import AuditEntry
 from core.extensions import db
@@ -406,6 +406,20 @@ def test_bearer_token_reaches_the_api_as_its_user(browser, db_session):
     row = db_session.execute(sa.select(ApiToken).where(ApiToken.user_id == user.id)).scalar_one()
     assert row.token_hash != token and token not in row.prefix + row.token_hash
     assert row.last_used_at is not None
+    first_use = row.last_used_at
+
+    def recorded_use():
+        return db_session.execute(sa.select(ApiToken.last_used_at).where(ApiToken.user_id == user.id)).scalar_one()
+
+    # Used again at once, the token keeps its recorded use (written at most every few minutes) ...
+    assert browser.get("/api/v1/me", headers=_bearer(token)).status_code == 200
+    assert recorded_use() == first_use
+    # ... and records the new one when the last is older than that.
+    db_session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id)
+                       .values(last_used_at=first_use - TOKEN_USE_RECORDED_EVERY))
+    db_session.commit()
+    assert browser.get("/api/v1/me", headers=_bearer(token)).status_code == 200
+    assert recorded_use() > first_use
 
 
 def test_revoked_token_is_refused_with_json_401(app, browser, db_session):
