@@ -47,10 +47,10 @@ def init_app(app: Flask) -> None:
     add_nav_item(app, "procurement.admin_units", _l("Buyer units"), Permission.ACCREDIT, order=35)
     add_nav_item(app, "procurement.admin_plans", _l("Unit plans"), Permission.PLANS_MANAGE, order=36)
     add_nav_item(app, "procurement.order_list", _l("Procurement orders"), Permission.UNIT_WORKSPACE, order=26)
-    add_nav_item(app, "procurement.order_approvals", _l("Approvals"), Permission.UNIT_APPROVE, order=27)
+    add_nav_item(app, "procurement.order_approvals", _l("Approvals"), Permission.UNIT_APPROVE, order=28)
     add_nav_item(app, "procurement.supplier_parts", _l("Unit orders"), Permission.SUPPLIER_WORKSPACE, order=28)
     add_nav_item(app, "procurement.admin_completion", _l("Plan completion"), Permission.PLANS_MANAGE, order=37)
-    add_nav_item(app, "procurement.unit_completion", _l("Plan completion"), Permission.UNIT_WORKSPACE, order=26)
+    add_nav_item(app, "procurement.unit_completion", _l("Plan completion"), Permission.UNIT_WORKSPACE, order=27)
     add_nav_item(app, "procurement_public.transparency", _l("Transparency"), None, order=90)
 
     def _lookup(table):
