@@ -133,8 +133,8 @@ def _figure_cells(f: completion.Figures) -> list:
             f.gap_fen, f.help_sales_fen]
 
 
-def summary_table(f: completion.Figures, title: str, name: str) -> Table:
-    return Table("summary", title, [Column(_("Scope")), *_figure_columns()], [[name, *_figure_cells(f)]])
+def summary_table(f: completion.Figures, title: str, name: str, table_id: str = "summary") -> Table:
+    return Table(table_id, title, [Column(_("Scope")), *_figure_columns()], [[name, *_figure_cells(f)]])
 
 
 def units_table(rows: list[completion.UnitFigures], title: str, total: completion.Figures | None = None) -> Table:
@@ -218,7 +218,7 @@ def _unit_tables(page: completion.UnitPage, name: str) -> list[Table]:
               months_table(page.months, page.year)]
     if page.sub_units:
         tables.append(units_table(page.sub_units, _("Sub-units"), None))
-        tables.append(summary_table(page.with_sub_units, _("With its sub-units"), name))
+        tables.append(summary_table(page.with_sub_units, _("With its sub-units"), name, "summary-with-sub-units"))
     return tables
 
 
