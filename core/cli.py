@@ -21,13 +21,22 @@ users_cli = AppGroup("users", help="Accounts.")
 @demo_cli.command("seed")
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Also generate N synthetic products with about 10 order lines each over a year.")
+@click.option("--units", type=click.IntRange(min=1), default=None,
+              help="With --scale: also N synthetic buyer units with this year's plans and about 100 accepted "
+                   "procurement order lines each (the completion dashboard's benchmark).")
+@click.option("--lines-per-product", type=click.IntRange(min=1), default=None,
+              help="With --scale: consumer order lines per synthetic product (default 10); a larger figure "
+                   "adds the difference to products already there.")
 @click.option("--random-seed", type=int, default=20260701, show_default=True)
-def demo_seed(scale: int | None, random_seed: int) -> None:
+def demo_seed(scale: int | None, units: int | None, lines_per_product: int | None, random_seed: int) -> None:
     """Build the demo data set (idempotent)."""
     from core.demo_core import CORE_SEEDER
 
+    if scale is None and (units or lines_per_product):
+        raise click.UsageError("--units and --lines-per-product size the synthetic data: give --scale too.")
     started = time.perf_counter()
-    ctx = SeedContext(rng=random.Random(random_seed), password=current_app.config["DEMO_PASSWORD"])
+    ctx = SeedContext(rng=random.Random(random_seed), password=current_app.config["DEMO_PASSWORD"],
+                      units=units, lines_per_product=lines_per_product)
     # Steps run side by side only on PostgreSQL (SQLite takes one writer at a time) and outside tests
     # (whose seed runs inside one transaction on one connection).
     parallel = db.engine.dialect.name == "postgresql" and not current_app.testing

@@ -25,6 +25,10 @@ class SeedContext:
     made: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each seeder's step, for the log
+    # Sizes for the synthetic data (``flask demo seed --units/--lines-per-product``), read by the seeders'
+    # ``scale``: buyer units with plans and procurement orders; consumer order lines per synthetic product.
+    units: int | None = None
+    lines_per_product: int | None = None
     _base: int | None = field(default=None, init=False, repr=False)
 
     def count(self, what: str, n: int) -> None:

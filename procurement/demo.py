@@ -29,6 +29,7 @@ from shop.models import Order
 
 BUYER_EMAIL = "buyer@demo.fupin.cn"
 APPROVER_EMAIL = "approver@demo.fupin.cn"
+UNIT_ADMIN_EMAIL = "unit-admin@demo.fupin.cn"  # the demo unit's administrator (procurement.demo_orders)
 BUYER_UNIT = "重庆市农业农村委员会"
 
 
@@ -132,11 +133,15 @@ def seed_procurement(ctx: SeedContext) -> None:
     units = _seed_units(ctx)
     _seed_members(ctx, units)
     _mark_referred_orders(ctx)
+    from procurement.demo_orders import seed_demo_orders  # plans, canteens, a year of procurement orders
+
+    seed_demo_orders(ctx, units)
     ctx.made["units"] = units
 
 
 def scale_procurement(ctx: SeedContext, n: int) -> None:
-    """One synthetic order in ten arrived with a unit's promotion code (one set-based UPDATE)."""
+    """One synthetic order in ten arrived with a unit's promotion code (one set-based UPDATE); with
+    ``--units``, the synthetic buyer units and their procurement orders (``procurement.demo_units``)."""
     codes = REFERRAL_CODES
     case = sa.case(*((Order.id % len(codes) == i, code) for i, code in enumerate(codes)))
     result = db.session.execute(
@@ -147,7 +152,12 @@ def scale_procurement(ctx: SeedContext, n: int) -> None:
         execution_options={"synchronize_session": False},
     )
     ctx.count("synthetic orders with a promotion code", result.rowcount)
+    if ctx.units:
+        from procurement.demo_units import scale_units
+
+        scale_units(ctx, ctx.units)
 
 
 SEEDER = Seeder(name="procurement", order=20, seed=seed_procurement, scale=scale_procurement,
-                logins=lambda: [("unit buyer", BUYER_EMAIL), ("unit approver", APPROVER_EMAIL)])
+                logins=lambda: [("unit buyer", BUYER_EMAIL), ("unit approver", APPROVER_EMAIL),
+                                ("unit administrator", UNIT_ADMIN_EMAIL)])

@@ -856,7 +856,10 @@ class _BulkWriter:
     TABLES = ("product", "product_lot", "product_certification", "shop_order", "sub_order", "order_line")
     SEQUENCED = ("product", "product_lot", "shop_order", "sub_order", "order_line")
 
-    def __init__(self) -> None:
+    def __init__(self, tables: tuple[str, ...] | None = None, sequenced: tuple[str, ...] | None = None) -> None:
+        # Another domain's synthetic data (procurement orders) names its own tables.
+        self.TABLES = tables or self.TABLES
+        self.SEQUENCED = sequenced or self.SEQUENCED
         self.conn = db.session.connection()
         self.postgres = self.conn.dialect.name == "postgresql"
         self.quote = self.conn.dialect.identifier_preparer.quote
@@ -1059,15 +1062,20 @@ def _synthetic_consumers(ctx: SeedContext, n: int) -> list[tuple]:
 
 
 def scale_shop(ctx: SeedContext, n: int) -> None:
-    """N synthetic products over N/50 synthetic suppliers, one lot each, about 10 order lines each over a year.
+    """N synthetic products over N/50 synthetic suppliers, one lot each, about 10 order lines each over a year
+    (``ctx.lines_per_product`` when given).
 
-    Rerunning with the same N adds nothing; a larger N adds the difference.
+    Rerunning with the same N adds nothing; a larger N adds the difference; a larger number of lines per
+    product adds orders over the synthetic products already there until they have as many.
     """
+    per_product = ctx.lines_per_product or LINES_PER_PRODUCT
     existing = db.session.execute(
         sa.select(sa.func.count(Product.id)).join(Supplier, Supplier.id == Product.supplier_id)
         .where(Supplier.name.startswith(SCALE_MARK))
     ).scalar_one()
     if existing >= n:
+        if ctx.lines_per_product:
+            _top_up_lines(ctx, per_product)
         return
     now = utcnow()
     suppliers = _synthetic_suppliers(ctx, math.ceil(n / PRODUCTS_PER_SUPPLIER), now)
@@ -1083,16 +1091,17 @@ def scale_shop(ctx: SeedContext, n: int) -> None:
     with _BulkWriter() as writer:
         for start in range(existing, n, SCALE_BATCH):
             _scale_batch(ctx, writer, range(start, min(n, start + SCALE_BATCH)), suppliers, shoppers, categories,
-                         villages_by_county, county_names, now)
+                         villages_by_county, county_names, now, per_product)
+    if ctx.lines_per_product:  # products of an earlier, smaller run may have fewer lines
+        _top_up_lines(ctx, per_product)
 
 
 def _scale_batch(ctx: SeedContext, writer: _BulkWriter, indexes: range, suppliers: list[tuple[int, int, str]],
                  shoppers: list[tuple], categories: dict[str, int], villages_by_county: dict[int, list],
-                 county_names: dict[int, str], now: datetime) -> None:
+                 county_names: dict[int, str], now: datetime, per_product: int = LINES_PER_PRODUCT) -> None:
     rng = ctx.rng_for(f"scale:batch:{indexes.start}")
     templates = {t[0][0]: t for t in _TEMPLATES}
     today = now.astimezone(CHINA).date()
-    year_seconds = 365 * 86400
     products = []  # rows without id (added on writing)
     lots = []
     certs = []
@@ -1134,17 +1143,45 @@ def _scale_batch(ctx: SeedContext, writer: _BulkWriter, indexes: range, supplier
         if status != ProductStatus.PENDING_REVIEW:
             sellable.setdefault(supplier_id, []).append(local)
 
+    orders, subs, lines, sold = _synthetic_orders(rng, [p[8] for p in products], sellable, len(shoppers),
+                                                  per_product * len(indexes), now)
+    for local, quantity in sold.items():
+        products[local][15] += quantity  # sold_quantity
+    # Ids, then rows in foreign-key order.
+    product0 = writer.ids("product", len(products))
+    lot0 = writer.ids("product_lot", len(lots))
+    _write_orders(writer, orders, subs, lines, shoppers, [product0 + i for i in range(len(products))],
+                  [p[4] for p in products], before=[
+                      (Product.__table__, _PRODUCT_COLUMNS, [(product0 + i, *row) for i, row in enumerate(products)]),
+                      (ProductLot.__table__, _LOT_COLUMNS,
+                       [(lot0 + i, product0 + row[0], *row[1:]) for i, row in enumerate(lots)]),
+                      (ProductCertification.__table__, _CERT_COLUMNS,
+                       [(product0 + local, *rest) for local, *rest in certs]),
+                  ])
+    ctx.count("synthetic products", len(products))
+    ctx.count("synthetic product lots", len(lots))
+    ctx.count("synthetic certifications", len(certs))
+    ctx.count("synthetic orders", len(orders))
+    ctx.count("synthetic sub-orders", len(subs))
+    ctx.count("synthetic order lines", len(lines))
+
+
+def _synthetic_orders(rng, prices: list[int], sellable: dict[int, list[int]], n_shoppers: int, target: int,
+                      now: datetime) -> tuple[list, list, list, dict[int, int]]:
+    """Consumer orders over a year until there are ``target`` lines, on the products whose local index
+    ``sellable`` lists per supplier: (orders, sub-orders, lines, quantity sold per product index)."""
     # Orders: mostly one supplier, sometimes two; one to four lines per supplier. Plain float
     # draws and thresholds instead of randint/choices: this loop runs a million times.
+    year_seconds = 365 * 86400
+    sold: dict[int, int] = {}
     orders = []  # (buyer index, created)
     subs = []  # (order local, supplier id, status, subtotal, carrier, tracking, paid, shipped, received,
     #             completed, cancelled)
     lines = []  # (sub local, product local, quantity, unit price, amount, refunded, created)
     rand = rng.random
     supplier_ids = list(sellable)
-    n_suppliers, n_shoppers = len(supplier_ids), len(shoppers)
+    n_suppliers = len(supplier_ids)
     not_sold = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
-    target = LINES_PER_PRODUCT * len(indexes)
     while supplier_ids and len(lines) < target:
         created = now - timedelta(seconds=300 + rand() * year_seconds)
         order_local = len(orders)
@@ -1164,10 +1201,10 @@ def _scale_batch(ctx: SeedContext, writer: _BulkWriter, indexes: range, supplier
             first = int(rand() * len(pool))
             sub_local = len(subs)
             subtotal = 0
-            sold = status not in not_sold
+            sold_now = status not in not_sold
             for j in range(count):
                 local = pool[(first + j) % len(pool)]
-                price = products[local][8]
+                price = prices[local]
                 if rand() < 0.1:
                     price = max(10, price * 9 // 100 * 10)  # bought during a 10%-off promotion
                 r = rand()
@@ -1176,20 +1213,23 @@ def _scale_batch(ctx: SeedContext, writer: _BulkWriter, indexes: range, supplier
                 subtotal += amount
                 lines.append((sub_local, local, quantity, price, amount,
                               quantity if status == OrderStatus.REFUNDED else 0, created))
-                if sold:
-                    products[local][15] += quantity  # sold_quantity
+                if sold_now:
+                    sold[local] = sold.get(local, 0) + quantity
             carrier, prefix = CARRIERS[int(rand() * len(CARRIERS))]
             subs.append((order_local, supplier_id, status.value, subtotal, carrier if shipped else None,
                          f"{prefix}{100_000_000_000 + int(rand() * 899_999_999_999)}" if shipped else None, paid,
                          shipped, received, completed, cancelled))
 
-    # Ids, then rows in foreign-key order.
-    product0 = writer.ids("product", len(products))
-    lot0 = writer.ids("product_lot", len(lots))
+    return orders, subs, lines, sold
+
+
+def _write_orders(writer: _BulkWriter, orders: list, subs: list, lines: list, shoppers: list[tuple],
+                  product_ids: list[int], names: list[str], before: list | None = None) -> None:
+    """Give the generated orders their ids and write them after ``before`` (the rows they point at),
+    in foreign-key order. ``product_ids`` and ``names`` are indexed by the lines' product index."""
     order0 = writer.ids("shop_order", len(orders))
     sub0 = writer.ids("sub_order", len(subs))
     line0 = writer.ids("order_line", len(lines))
-    names = [p[4] for p in products]
     totals = [0] * len(orders)
     for sub in subs:
         totals[sub[0]] += sub[3]
@@ -1201,20 +1241,73 @@ def _scale_batch(ctx: SeedContext, writer: _BulkWriter, indexes: range, supplier
                            shopper_id, f"{SCALE_ORDER_KEY}{order_id}", totals[i], name, phone, address, region_id,
                            None, created, created + timedelta(minutes=30)))
     writer.write([
-        (Product.__table__, _PRODUCT_COLUMNS, [(product0 + i, *row) for i, row in enumerate(products)]),
-        (ProductLot.__table__, _LOT_COLUMNS, [(lot0 + i, product0 + row[0], *row[1:]) for i, row in enumerate(lots)]),
-        (ProductCertification.__table__, _CERT_COLUMNS, [(product0 + local, *rest) for local, *rest in certs]),
+        *(before or []),
         (Order.__table__, _ORDER_COLUMNS, order_rows),
         (SubOrder.__table__, _SUB_COLUMNS, [(sub0 + i, order0 + sub[0], *sub[1:]) for i, sub in enumerate(subs)]),
-        (OrderLine.__table__, _LINE_COLUMNS, [(line0 + i, sub0 + sub_local, product0 + local, names[local], *rest)
+        (OrderLine.__table__, _LINE_COLUMNS, [(line0 + i, sub0 + sub_local, product_ids[local], names[local], *rest)
                                              for i, (sub_local, local, *rest) in enumerate(lines)]),
     ])
-    ctx.count("synthetic products", len(products))
-    ctx.count("synthetic product lots", len(lots))
-    ctx.count("synthetic certifications", len(certs))
-    ctx.count("synthetic orders", len(orders))
-    ctx.count("synthetic sub-orders", len(subs))
-    ctx.count("synthetic order lines", len(lines))
+
+
+def _synthetic_line_count() -> int:
+    """Consumer order lines of the synthetic orders (those the synthetic catalog came with)."""
+    return db.session.execute(
+        sa.select(sa.func.count()).select_from(OrderLine).join(SubOrder, SubOrder.id == OrderLine.sub_order_id)
+        .join(Order, Order.id == SubOrder.order_id)
+        .where(Order.kind == OrderKind.CONSUMER, Order.idempotency_key.startswith(SCALE_ORDER_KEY))
+    ).scalar_one()
+
+
+def _top_up_lines(ctx: SeedContext, per_product: int) -> None:
+    """More synthetic consumer orders over the synthetic products already there, until they have
+    ``per_product`` order lines each on average (``--lines-per-product`` above the earlier run's).
+
+    Generated and written like the catalog's own orders, a batch of products at a time; the products'
+    sold quantities are brought up to date in one UPDATE afterwards.
+    """
+    products = db.session.execute(
+        sa.select(Product.id, Product.supplier_id, Product.price_fen, Product.name)
+        .join(Supplier, Supplier.id == Product.supplier_id)
+        .where(Supplier.name.startswith(SCALE_MARK), Product.status != ProductStatus.PENDING_REVIEW)
+        .order_by(Product.id)
+    ).all()
+    # As many lines as the catalog's own batches would have made: per product, those in review included.
+    catalog = db.session.execute(
+        sa.select(sa.func.count(Product.id)).join(Supplier, Supplier.id == Product.supplier_id)
+        .where(Supplier.name.startswith(SCALE_MARK))).scalar_one()
+    missing = per_product * catalog - _synthetic_line_count()
+    if not products or missing <= 0:
+        return
+    now = utcnow()
+    shoppers = _synthetic_consumers(ctx, len(products))
+    line_first = None
+    with _BulkWriter() as writer:
+        for start in range(0, len(products), SCALE_BATCH):
+            batch = products[start:start + SCALE_BATCH]
+            sellable: dict[int, list[int]] = {}
+            for local, (_, supplier_id, _, _) in enumerate(batch):
+                sellable.setdefault(supplier_id, []).append(local)
+            rng = ctx.rng_for(f"scale:top-up:{per_product}:{start}")
+            target = math.ceil(missing * len(batch) / len(products))
+            orders, subs, lines, _ = _synthetic_orders(rng, [p.price_fen for p in batch], sellable, len(shoppers),
+                                                      target, now)
+            if line_first is None:
+                line_first = writer.ids("order_line", 0)  # the next id, none taken
+            _write_orders(writer, orders, subs, lines, shoppers, [p.id for p in batch], [p.name for p in batch])
+            ctx.count("synthetic orders (more lines per product)", len(orders))
+            ctx.count("synthetic order lines (more lines per product)", len(lines))
+    if line_first is None:
+        return
+    # What the new orders sold (not cancelled or refunded), added to each product in one statement.
+    sold = (sa.select(OrderLine.product_id, sa.func.sum(OrderLine.quantity).label("quantity"))
+            .join(SubOrder, SubOrder.id == OrderLine.sub_order_id)
+            .where(OrderLine.id >= line_first,
+                   SubOrder.status.not_in((OrderStatus.CANCELLED, OrderStatus.REFUNDED)))
+            .group_by(OrderLine.product_id).subquery("sold"))
+    db.session.execute(
+        sa.update(Product).where(Product.id == sold.c.product_id)
+        .values(sold_quantity=Product.sold_quantity + sold.c.quantity),
+        execution_options={"synchronize_session": False})
 
 
 SEEDER = Seeder(name="shop", order=10, seed=seed_shop, scale=scale_shop,

@@ -87,3 +87,54 @@ def test_smoke_runs_are_labelled_and_the_profiling_notes_survive_a_rewrite(tmp_p
     assert "**Smoke run at small scale.**" in text
     assert "| search median | LIKE scan | trigram index | 80 ms → 14 ms |" in text
     assert text.count("## What was changed after profiling") == 1
+
+
+def _job(products: int, lines: int, seconds: float | None, peak_mb: float | None = 300.0, note: str = ""):
+    from bench.harness import JobRun
+
+    return JobRun({"products": products, "order_lines": lines, "consumer_lines": lines, "procurement_lines": 0,
+                   "units": 15}, seconds, peak_mb, note)
+
+
+def test_the_warning_job_is_reported_at_its_real_size_with_its_growth_against_the_products(tmp_path):
+    from bench.harness import warning_rows
+
+    time_row, memory_row, growth = warning_rows(_job(100_035, 2_000_986, 24.0, 410.0), _job(10_035, 200_120, 3.0))
+
+    assert time_row.at == memory_row.at == "100,035 products, 2,000,986 order lines"
+    assert (time_row.measured, memory_row.measured) == (24.0, 410.0)
+    assert growth.measured == 8.0 and round(growth.budget.limit, 2) == 9.97  # 24 s ÷ 3 s against 100,035 ÷ 10,035
+    text = results.write(tmp_path / "RESULTS.md", Report(rows=[time_row, memory_row, growth], machine={}, run={}))
+    assert _table_line(text, "early-warning job, time")[1:] == [
+        "100,035 products, 2,000,986 order lines", "30 s", "24.0 s", "—", "—", "yes"]
+    line = _table_line(text, "early-warning job, growth of its time")
+    assert line[1:4] == ["10,035 → 100,035 products", "≤ 9.97× (linear)", line[3]] and line[-1] == "yes"
+    assert line[3].startswith("8.00×, 3.0 s at 10,035 products, 200,120 order lines → 24.0 s")
+
+    slower = warning_rows(_job(100_000, 1_000_000, 40.0), _job(10_000, 100_000, 2.0))
+    assert [r.within for r in slower] == [False, True, False]  # 20× the time for 10× the products
+    assert slower[0].below_scale == "below 2,000,000 order lines"
+
+
+def test_a_job_that_did_not_run_says_why_instead_of_a_figure():
+    from bench.harness import warning_rows
+
+    missing = warning_rows(None, None)
+    assert all(r.measured is None and r.note.startswith("not available yet") for r in missing)
+    reused = warning_rows(_job(100_000, 2_000_000, None, None, note="not re-measured: already run today"),
+                          _job(10_000, 200_000, 2.0))
+    assert reused[0].note == reused[2].note == "not re-measured: already run today"
+    assert warning_rows(_job(100_000, 2_000_000, 20.0), None)[2].note == "not measured (BENCH_GROWTH_SCALE=0)"
+
+
+def test_the_bench_sizes_default_to_the_budgets_and_the_growth_database_is_named_for_the_bench(monkeypatch):
+    from bench.harness import Settings, growth_url
+
+    for name in ("BENCH_SCALE", "BENCH_UNITS", "BENCH_LINES_PER_PRODUCT", "BENCH_GROWTH_SCALE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+    assert (settings.scale, settings.units, settings.lines_per_product, settings.growth_scale) == (
+        100_000, 10_000, 20, 10_000)
+    monkeypatch.setenv("BENCH_SCALE", "2000")
+    assert Settings.from_env().growth_scale == 200
+    assert growth_url("postgresql://postgres@127.0.0.1:5432/bench") == "postgresql://postgres@127.0.0.1:5432/bench_growth"

@@ -20,6 +20,7 @@ from shop.models import (
     Certification,
     LinkStatus,
     Order,
+    OrderKind,
     OrderLine,
     OrderStatus,
     Product,
@@ -52,8 +53,10 @@ def seed(app, db_session, monkeypatch):
     # The demo log-ins would otherwise each pay for a real scrypt hash.
     monkeypatch.setattr("core.accounts.models.generate_password_hash", lambda password: PASSWORD_HASH)
 
-    def _seed(*, scale: int | None = None, random_seed: int = 20260701) -> SeedContext:
-        ctx = SeedContext(rng=random.Random(random_seed), password="demo-password")
+    def _seed(*, scale: int | None = None, random_seed: int = 20260701, units: int | None = None,
+              lines_per_product: int | None = None) -> SeedContext:
+        ctx = SeedContext(rng=random.Random(random_seed), password="demo-password", units=units,
+                          lines_per_product=lines_per_product)
         run_seeders([CORE_SEEDER, *app.extensions["demo_seeders"]], ctx, scale=scale)
         db.session.expire_all()
         return ctx
@@ -158,7 +161,7 @@ def test_the_nine_central_units_and_their_paired_counties(seed):
 def test_a_year_of_consumer_orders_adds_up(seed):
     seed()
     now = utcnow()
-    orders = _scalars(sa.select(Order))
+    orders = _scalars(sa.select(Order).where(Order.kind == OrderKind.CONSUMER))
     assert 300 <= len(orders) <= 500
     assert len({o.number for o in orders}) == len(orders)
     for order in orders:
@@ -176,9 +179,13 @@ def test_a_year_of_consumer_orders_adds_up(seed):
     # 帮助销售: some came with a unit's promotion code, and every code belongs to a unit.
     codes = {o.referral_code for o in orders if o.referral_code}
     assert codes and codes <= set(_scalars(sa.select(BuyerUnit.promotion_code)))
+    # Consumer orders count once not cancelled; the demo procurement orders once settled (the shop's completion).
     sold = dict(db.session.execute(
-        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.quantity)).join(SubOrder)
-        .where(SubOrder.status != OrderStatus.CANCELLED).group_by(OrderLine.product_id)).all())
+        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.quantity))
+        .join(SubOrder, SubOrder.id == OrderLine.sub_order_id).join(Order, Order.id == SubOrder.order_id)
+        .where(sa.or_(sa.and_(Order.kind == OrderKind.CONSUMER, SubOrder.status != OrderStatus.CANCELLED),
+                      SubOrder.status == OrderStatus.COMPLETED))
+        .group_by(OrderLine.product_id)).all())
     for product in _scalars(sa.select(Product)):
         assert product.sold_quantity == sold.get(product.id, 0), product.name
 
@@ -297,3 +304,110 @@ def test_a_synthetic_step_runs_beside_the_steps_it_does_not_read(app):
     with app.app_context():
         run_seeders(seeders, ctx, scale=1)
     assert events == ["shop", "attribution started", "attribution done", "search"]
+
+
+SCALED_TABLES = ("buyer_unit", "unit_member", "unit_address", "unit_plan", "user_account", "shop_order", "sub_order",
+                 "order_line", "procurement_order", "procurement_part", "procurement_line", "plan_ledger_entry",
+                 "plan_year_total", "plan_origin_total", "product")
+
+
+def _scaled_counts() -> dict[str, int]:
+    """Row counts of what the --units and --lines-per-product data write."""
+    return {name: n for name, n in _counts().items() if name in SCALED_TABLES}
+
+
+def _synthetic_consumer_lines() -> int:
+    return db.session.execute(
+        sa.select(sa.func.count()).select_from(OrderLine).join(SubOrder).join(Order)
+        .where(Order.kind == OrderKind.CONSUMER, Order.idempotency_key.startswith("scale-"))).scalar_one()
+
+
+def test_lines_per_product_adds_consumer_orders_to_the_synthetic_products_already_there(seed):
+    seed(scale=100)
+    assert 1_000 <= _synthetic_consumer_lines() < 1_100
+    seed(scale=100, lines_per_product=20)
+    lines = _synthetic_consumer_lines()
+    assert 2_000 <= lines < 2_150
+    # The products' sold quantities follow their new orders (cancelled and refunded ones left out).
+    sold = dict(db.session.execute(
+        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.quantity)).join(SubOrder)
+        .where(SubOrder.status.not_in((OrderStatus.CANCELLED, OrderStatus.REFUNDED))).group_by(OrderLine.product_id)
+    ).all())
+    synthetic = _scalars(sa.select(Product).join(Supplier).where(Supplier.name.startswith(SCALE_MARK)))
+    assert all(p.sold_quantity == sold.get(p.id, 0) for p in synthetic)
+    before = _scaled_counts()
+    seed(scale=100, lines_per_product=20)  # as many lines as asked for already: nothing is added
+    seed(scale=100)
+    assert _scaled_counts() == before
+
+
+def test_units_come_with_plans_and_procurement_lines_whose_ledger_adds_up(seed):
+    from procurement.demo_units import SCALE_UNIT_MARK
+    from procurement.models import UnitAddress, UnitPlan
+    from procurement.models_completion import PlanYearTotal
+    from procurement.models_ledger import PlanLedgerEntry
+    from procurement.models_orders import ProcurementLine, ProcurementOrder, ProcurementPart
+    from procurement.services import completion
+
+    seed(scale=200, units=30)
+    units = _scalars(sa.select(BuyerUnit).where(BuyerUnit.name.startswith(SCALE_UNIT_MARK)).order_by(BuyerUnit.name))
+    assert len(units) == 30
+    heads = [u for u in units if u.parent_id is None]
+    assert len(heads) == 2 and {u.type for u in heads} == {UnitType.CITY_DEPARTMENT}
+    assert all(u.parent_id in {h.id for h in heads} for u in units if u.parent_id is not None)
+    assert all(u.region.parent_id == u.parent.region_id for u in units if u.parent is not None)  # counties below
+    unit_ids = [u.id for u in units]
+    year = completion.today().year
+    plans = _scalars(sa.select(UnitPlan).where(UnitPlan.unit_id.in_(unit_ids), UnitPlan.year == year))
+    assert len(plans) == 29  # unit 20 has not declared yet
+    assert all(p.plan_fen > 0 for p in plans)
+    members = _scalars(sa.select(UnitMember).where(UnitMember.unit_id.in_(unit_ids)))
+    assert len(members) == 30 and {m.role for m in members} == {UnitRole.BUYER}
+    assert db.session.execute(sa.select(sa.func.count()).select_from(UnitAddress)
+                              .where(UnitAddress.unit_id.in_(unit_ids))).scalar_one() == 30
+
+    # Every procurement line accepted in full, one ledger row each, in this year.
+    line_amounts = dict(db.session.execute(
+        sa.select(ProcurementOrder.unit_id, sa.func.sum(ProcurementLine.accepted_quantity * OrderLine.unit_price_fen))
+        .join(ProcurementPart, ProcurementPart.procurement_order_id == ProcurementOrder.id)
+        .join(ProcurementLine, ProcurementLine.part_id == ProcurementPart.id)
+        .join(OrderLine, OrderLine.id == ProcurementLine.order_line_id)
+        .where(ProcurementOrder.unit_id.in_(unit_ids)).group_by(ProcurementOrder.unit_id)).all())
+    lines = db.session.execute(sa.select(sa.func.count()).select_from(ProcurementLine)).scalar_one()
+    assert 30 * 40 <= lines <= 30 * 170
+    ledger = dict(db.session.execute(
+        sa.select(PlanLedgerEntry.unit_id, sa.func.sum(PlanLedgerEntry.amount_fen))
+        .where(PlanLedgerEntry.unit_id.in_(unit_ids), PlanLedgerEntry.year == year)
+        .group_by(PlanLedgerEntry.unit_id)).all())
+    assert ledger == line_amounts and len(ledger) == 30
+    assert db.session.execute(sa.select(sa.func.count()).select_from(PlanLedgerEntry)).scalar_one() == lines
+    # The maintained totals equal the ledger (on PostgreSQL they were added set-based, the trigger off).
+    assert completion.totals_drift() == 0
+    totals = dict(db.session.execute(
+        sa.select(PlanYearTotal.unit_id, sa.func.sum(PlanYearTotal.amount_fen))
+        .where(PlanYearTotal.year == year, PlanYearTotal.unit_id.in_(unit_ids)).group_by(PlanYearTotal.unit_id)).all())
+    assert totals == ledger
+    # The orders are whole: shop totals add up, every part accepted for its sub-order's amount.
+    for order in _scalars(sa.select(ProcurementOrder).where(ProcurementOrder.unit_id.in_(unit_ids)).limit(50)):
+        assert order.order.kind == OrderKind.PROCUREMENT
+        assert order.order.total_fen == sum(sub.subtotal_fen for sub in order.order.sub_orders)
+        for part in order.parts:
+            assert part.accepted_fen == part.sub_order.subtotal_fen == sum(line.amount_fen
+                                                                            for line in part.sub_order.lines)
+    # The dashboard reads them: a plan and counted purchases for each unit that declared.
+    figures = {f.unit_id: f for f in completion.unit_figures(year, BuyerUnit.id.in_(unit_ids))}
+    assert sum(1 for f in figures.values() if f.has_plan) == 29
+    assert all(figures[uid].canteen_fen + figures[uid].union_fen == amount for uid, amount in ledger.items())
+
+    before = _scaled_counts()
+    seed(scale=200, units=30)  # running it twice adds nothing
+    assert _scaled_counts() == before
+    seed(scale=200, units=32)  # a larger figure adds the missing units only
+    assert db.session.execute(sa.select(sa.func.count()).select_from(BuyerUnit)
+                              .where(BuyerUnit.name.startswith(SCALE_UNIT_MARK))).scalar_one() == 32
+    assert completion.totals_drift() == 0
+
+
+def test_the_command_line_takes_units_and_lines_per_product_only_with_scale(app):
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--units", "5"])
+    assert result.exit_code == 2 and "give --scale too" in result.output

@@ -270,31 +270,74 @@ def _help_sales_sums(year: int, *group_by) -> sa.Select:
             .group_by(*group_by))
 
 
+@dataclass
+class SideSums:
+    """Employees' own purchases per (unit, local month, county of origin) and help-sales per (unit, local
+    month) in a year, for every unit: both read the shop's order lines, so a dashboard reads them once
+    (two GROUP BY queries) and every table of it adds up its own scope from these few rows."""
+
+    employee: dict[tuple[int, int, int], int]
+    help_sales: dict[tuple[int, int], int]
+
+    def by_unit(self) -> tuple[dict[int, int], dict[int, int]]:
+        employee: dict[int, int] = defaultdict(int)
+        helped: dict[int, int] = defaultdict(int)
+        for (unit_id, _month, _county), amount in self.employee.items():
+            employee[unit_id] += amount
+        for (unit_id, _month), amount in self.help_sales.items():
+            helped[unit_id] += amount
+        return employee, helped
+
+
+def side_sums(year: int) -> SideSums:
+    month = _month_of(SubOrder.completed_at, year).label("month")
+    employee = _rows(_employee_sums(year, UnitEmployee.unit_id, month, Product.origin_county_id)
+                     .join(Product, Product.id == OrderLine.product_id))
+    helped = _rows(_help_sales_sums(year, BuyerUnit.id, month))
+    return SideSums(employee={(int(u), int(m), int(c)): int(a) for u, m, c, a in employee},
+                    help_sales={(int(u), int(m)): int(a) for u, m, a in helped})
+
+
 def unit_figures(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date | None = None,
-                 channels: frozenset[str] | None = None) -> list[UnitFigures]:
-    """Every unit in ``scope`` (a WHERE clause on BuyerUnit) with its figures for ``year``, in one query.
+                 channels: frozenset[str] | None = None, side: SideSums | None = None) -> list[UnitFigures]:
+    """Every unit in ``scope`` (a WHERE clause on BuyerUnit) with its figures for ``year``, in one query
+    (``side``: employees' purchases and help-sales already read for the dashboard).
 
     Units without a plan for the year are included with ``plan_fen`` None.
     """
     channels = counted_channels() if channels is None else channels
     progress = time_progress(year, on)
     ledger = _ledger_sums(PlanYearTotal, year, PlanYearTotal.unit_id).subquery("ledger")
-    employee = _employee_sums(year, UnitEmployee.unit_id).subquery("employee")
-    help_sales = _help_sales_sums(year, BuyerUnit.id).subquery("help_sales")
+    if side is None:
+        employee = _employee_sums(year, UnitEmployee.unit_id).subquery("employee")
+        help_sales = _help_sales_sums(year, BuyerUnit.id).subquery("help_sales")
+        extra = (employee.c.employee, help_sales.c.help_sales)
+    else:
+        extra = (sa.literal(0), sa.literal(0))
     stmt = (
         sa.select(BuyerUnit.id, BuyerUnit.name, BuyerUnit.type, BuyerUnit.parent_id, BuyerUnit.region_id,
-                  Region.name, Region.path, UnitPlan.plan_fen, ledger.c.canteen, ledger.c.union_,
-                  employee.c.employee, help_sales.c.help_sales)
+                  Region.name, Region.path, UnitPlan.plan_fen, ledger.c.canteen, ledger.c.union_, *extra)
         .join(Region, Region.id == BuyerUnit.region_id)
         .outerjoin(UnitPlan, sa.and_(UnitPlan.unit_id == BuyerUnit.id, UnitPlan.year == year))
         .outerjoin(ledger, ledger.c.unit_id == BuyerUnit.id)
-        .outerjoin(employee, employee.c.unit_id == BuyerUnit.id)
-        .outerjoin(help_sales, help_sales.c.id == BuyerUnit.id)
         .where(BuyerUnit.status.in_(FIGURE_STATUSES))
         .order_by(BuyerUnit.name, BuyerUnit.id)
     )
+    if side is None:
+        stmt = (stmt.outerjoin(employee, employee.c.unit_id == BuyerUnit.id)
+                .outerjoin(help_sales, help_sales.c.id == BuyerUnit.id))
     if scope is not None:
         stmt = stmt.where(scope)
+    rows = _unit_rows(stmt, year, progress, channels)
+    if side is not None:
+        employee_by_unit, helped_by_unit = side.by_unit()
+        for row in rows:
+            row.employee_fen = employee_by_unit.get(row.unit_id, 0)
+            row.help_sales_fen = helped_by_unit.get(row.unit_id, 0)
+    return rows
+
+
+def _unit_rows(stmt, year: int, progress: Decimal, channels: frozenset[str]) -> list[UnitFigures]:
     return [
         UnitFigures(year=year, plan_fen=None if plan is None else int(plan), canteen_fen=int(canteen or 0),
                     union_fen=int(union or 0), employee_fen=int(emp or 0), help_sales_fen=int(helped or 0),
@@ -303,6 +346,21 @@ def unit_figures(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: 
         for (uid, name, utype, parent_id, region_id, region_name, path, plan, canteen, union, emp,
              helped) in _rows(stmt)
     ]
+
+
+def counted_by_unit(year: int, *, channels: frozenset[str] | None = None) -> sa.Subquery:
+    """(unit_id, counted_fen) for ``year`` as a subquery other statements join (the alerts' unit
+    recommendations): the same sum as ``UnitFigures.counted_fen``; units with nothing counted have no row."""
+    channels = counted_channels() if channels is None else channels
+    ledger_channels = [PurchaseChannel(c) for c in ("canteen", "union") if c in channels]
+    parts = [sa.select(PlanYearTotal.unit_id.label("unit_id"), PlanYearTotal.amount_fen.label("amount"))
+             .where(PlanYearTotal.year == year, PlanYearTotal.channel.in_(ledger_channels))]
+    if "employee" in channels:
+        employee = _employee_sums(year, UnitEmployee.unit_id).subquery("employee_counted")
+        parts.append(sa.select(employee.c.unit_id, employee.c.employee))
+    amounts = sa.union_all(*parts).subquery("counted_parts")
+    return (sa.select(amounts.c.unit_id, sa.func.sum(amounts.c.amount).label("counted_fen"))
+            .group_by(amounts.c.unit_id).subquery("counted"))
 
 
 def total(rows: list[Figures], year: int, *, on: date | None = None,
@@ -331,8 +389,10 @@ def _scope_units(scope: sa.ColumnElement[bool] | None) -> sa.Select:
 
 
 def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date | None = None,
-            channels: frozenset[str] | None = None, plan_fen: int | None = None) -> list[MonthFigures]:
-    """The twelve months of ``year`` for the units in ``scope`` (three GROUP BY month queries).
+            channels: frozenset[str] | None = None, plan_fen: int | None = None,
+            side: SideSums | None = None, unit_ids: set[int] | None = None) -> list[MonthFigures]:
+    """The twelve months of ``year`` for the units in ``scope`` (three GROUP BY month queries; one when
+    the dashboard passes ``side`` and the ids of the scope's units).
 
     ``plan_fen`` (the scope's plan) gives each month its cumulative completion.
     """
@@ -349,12 +409,20 @@ def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date 
         name = "canteen_fen" if channel == PurchaseChannel.CANTEEN else "union_fen"
         for m, amount in enumerate(amounts, start=1):
             setattr(months[m], name, getattr(months[m], name) + int(amount))
-    employee_month = _month_of(SubOrder.completed_at, year).label("month")
-    for month, amount in _rows(
-            _employee_sums(year, employee_month).where(UnitEmployee.unit_id.in_(units))):
-        months[int(month)].employee_fen += int(amount)
-    for month, amount in _rows(_help_sales_in(year, units)):
-        months[int(month)].help_sales_fen += int(amount)
+    if side is not None and unit_ids is not None:
+        for (unit_id, month, _county), amount in side.employee.items():
+            if unit_id in unit_ids:
+                months[month].employee_fen += amount
+        for (unit_id, month), amount in side.help_sales.items():
+            if unit_id in unit_ids:
+                months[month].help_sales_fen += amount
+    else:
+        employee_month = _month_of(SubOrder.completed_at, year).label("month")
+        for month, amount in _rows(
+                _employee_sums(year, employee_month).where(UnitEmployee.unit_id.in_(units))):
+            months[int(month)].employee_fen += int(amount)
+        for month, amount in _rows(_help_sales_in(year, units)):
+            months[int(month)].help_sales_fen += int(amount)
     running = 0
     for m in range(1, 13):
         row = months[m]
@@ -379,8 +447,10 @@ def _help_sales_in(year: int, units: sa.Select) -> sa.Select:
 
 
 def by_origin_county(year: int, scope: sa.ColumnElement[bool] | None = None, *,
-                     channels: frozenset[str] | None = None, on: date | None = None) -> list[GroupFigures]:
-    """Where the money of the units in ``scope`` went: per county of origin of the products (two queries)."""
+                     channels: frozenset[str] | None = None, on: date | None = None,
+                     side: SideSums | None = None, unit_ids: set[int] | None = None) -> list[GroupFigures]:
+    """Where the money of the units in ``scope`` went: per county of origin of the products (two queries;
+    one when the dashboard passes ``side`` and the ids of the scope's units)."""
     channels = counted_channels() if channels is None else channels
     progress = time_progress(year, on)
     units = _scope_units(scope)
@@ -392,15 +462,21 @@ def by_origin_county(year: int, scope: sa.ColumnElement[bool] | None = None, *,
                                                channels=channels)
         return counties[county_id]
 
-    for county_id, canteen, union in _rows(
-            _ledger_sums(PlanOriginTotal, year, PlanOriginTotal.origin_county_id)
-            .where(PlanOriginTotal.unit_id.in_(units))):
+    origin = _ledger_sums(PlanOriginTotal, year, PlanOriginTotal.origin_county_id)
+    if scope is not None:  # every unit: no need to look each one up
+        origin = origin.where(PlanOriginTotal.unit_id.in_(units))
+    for county_id, canteen, union in _rows(origin):
         row(county_id).canteen_fen += int(canteen)
         row(county_id).union_fen += int(union)
-    for county_id, amount in _rows(
-            _employee_sums(year, Product.origin_county_id).join(Product, Product.id == OrderLine.product_id)
-            .where(UnitEmployee.unit_id.in_(units))):
-        row(county_id).employee_fen += int(amount)
+    if side is not None and unit_ids is not None:
+        for (unit_id, _month, county_id), amount in side.employee.items():
+            if unit_id in unit_ids:
+                row(county_id).employee_fen += amount
+    else:
+        for county_id, amount in _rows(
+                _employee_sums(year, Product.origin_county_id).join(Product, Product.id == OrderLine.product_id)
+                .where(UnitEmployee.unit_id.in_(units))):
+            row(county_id).employee_fen += int(amount)
     names = _region_labels(list(counties))
     for county_id, figures in counties.items():
         figures.label = names.get(county_id, str(county_id))
@@ -499,7 +575,9 @@ def dashboard(year: int, region: Region | None, scope: sa.ColumnElement[bool] | 
     channels = counted_channels()
     if region is not None:
         scope = region_subtree_scope(region) if scope is None else sa.and_(scope, region_subtree_scope(region))
-    rows = unit_figures(year, scope, on=on, channels=channels)
+    side = side_sums(year)  # employees' purchases and help-sales, read once for every table below
+    rows = unit_figures(year, scope, on=on, channels=channels, side=side)
+    unit_ids = {r.unit_id for r in rows}
     summary = RegionFigures(**vars(total(rows, year, on=on, channels=channels)))
     if region is not None:
         summary.key, summary.label = region.id, region.name
@@ -508,9 +586,9 @@ def dashboard(year: int, region: Region | None, scope: sa.ColumnElement[bool] | 
     return Dashboard(
         year=year, region=region, time_progress=time_progress(year, on), summary=summary,
         children=by_region(rows, child_regions(region), year, on=on), types=by_type(rows, year, on=on),
-        units=rows, counties=by_origin_county(year, scope, channels=channels, on=on),
+        units=rows, counties=by_origin_county(year, scope, channels=channels, on=on, side=side, unit_ids=unit_ids),
         lagging=rank_lagging(rows, points), months=monthly(year, scope, on=on, channels=channels,
-                                                           plan_fen=summary.plan_fen),
+                                                           plan_fen=summary.plan_fen, side=side, unit_ids=unit_ids),
         lag_points=points,
     )
 

@@ -343,3 +343,16 @@ def test_totals_count_bulk_ledger_writes(data):
     months = completion.monthly(YEAR, sa.literal_column("buyer_unit.id") == data.u4.id)
     assert (months[0].canteen_fen, months[7].canteen_fen) == (100_000, 100_000)
     assert _by_id(completion.unit_figures(YEAR))[data.u4.id].canteen_fen == 200_000
+
+
+def test_the_dashboard_reads_employees_and_help_sales_once_and_agrees_with_each_table(data):
+    """The dashboard reads the shop-side channels in one pass for all its tables; each table still
+    equals what its own function computes for the same scope."""
+    province = data.chain_a[RegionLevel.PROVINCE]
+    board = completion.dashboard(YEAR, province)
+    scope = completion.region_subtree_scope(province)
+    assert board.units == completion.unit_figures(YEAR, scope)
+    assert board.months == completion.monthly(YEAR, scope, plan_fen=board.summary.plan_fen)
+    assert board.counties == completion.by_origin_county(YEAR, scope)
+    assert sum(m.help_sales_fen for m in board.months) == sum(u.help_sales_fen for u in board.units) > 0
+    assert sum(c.employee_fen for c in board.counties) == sum(u.employee_fen for u in board.units) > 0
