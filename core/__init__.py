@@ -62,7 +62,7 @@ def register_extensions(app: Flask) -> None:
     from core.database import configure_engine
 
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, random_page_cost=app.config.get("PG_RANDOM_PAGE_COST"))
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

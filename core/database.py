@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData, event
@@ -72,15 +73,26 @@ def str_enum(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
     )
 
 
-def configure_engine(engine: Engine) -> None:
-    """SQLite needs a few settings to behave like a real transactional database.
+def configure_engine(engine: Engine, *, random_page_cost: float | None = None) -> None:
+    """SQLite needs a few settings to behave like a real transactional database; PostgreSQL sessions
+    get the planner's cost of a random page read (``PG_RANDOM_PAGE_COST``).
 
     Applied to the application's own engine only (not to the Celery broker's).
     """
+    if engine.dialect.name == "postgresql" and random_page_cost is not None:
+        event.listen(engine, "connect", partial(_postgresql_session, random_page_cost=random_page_cost))
     if engine.dialect.name != "sqlite":
         return
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
+
+
+def _postgresql_session(dbapi_connection, connection_record, *, random_page_cost: float) -> None:
+    # Committed at once: a SET left in the connection's first transaction would be undone when the
+    # pool rolls that transaction back.
+    with dbapi_connection.cursor() as cur:
+        cur.execute(f"SET random_page_cost = {float(random_page_cost)}")
+    dbapi_connection.commit()
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record):
