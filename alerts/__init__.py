@@ -10,11 +10,17 @@ def init_app(app: Flask) -> None:
     from alerts import models, tasks, views  # noqa: F401  (registers models, the periodic task and routes)
     from alerts.cli import alerts_cli
     from alerts.config import load_settings
+    from alerts.views_matching import init_app as init_matching  # matchmaking (产销对接): pages, API, demo
+    from alerts.views_outreach import init_app as init_outreach  # recommended units, outreach, conversion
+    from alerts.views_planlag import init_app as init_plan_lag  # plan-lag warnings: pages, API, workspace global
     from core.extensions import api
     from core.permissions import Permission
     from core.templating import add_nav_item
 
     load_settings(app)
+    init_matching(app)
+    init_plan_lag(app)
+    init_outreach(app)
     app.register_blueprint(bp)
     api.register_blueprint(alerts_api.blp)
     app.cli.add_command(alerts_cli)

@@ -25,3 +25,25 @@ def run_command(run_on) -> None:
         return
     click.echo(f"alerts: {r.run_on}: {r.products_checked} products checked, {r.opened} opened, {r.raised} raised, "
                f"{r.lowered} lowered, {r.resolved} resolved")
+
+
+@alerts_cli.command("simulate")
+@click.option("--products", type=click.IntRange(1, 5000), default=60, show_default=True,
+              help="Products in the synthetic season (a third each leafy vegetables, fruit, grain).")
+@click.option("--days", type=click.IntRange(42, 730), default=120, show_default=True,
+              help="Days of orders; the job runs every day after the first 28.")
+@click.option("--seed", type=int, default=7, show_default=True, help="The same seed gives the same season.")
+def simulate_command(products: int, days: int, seed: int) -> None:
+    """Measure the job on a synthetic season: precision, recall and lead time of its warnings.
+
+    Writes the season into the configured database, which must be empty (a scratch one, after
+    `flask db upgrade`): see the README.
+    """
+    from alerts import simulation
+
+    if not simulation.database_is_empty():
+        raise click.ClickException("the simulation writes a whole season and runs the job on it: point DATABASE_URL "
+                                   "at an empty scratch database (after `flask db upgrade`), not one with products "
+                                   "or warning runs")
+    _scores, table = simulation.run_season(products, days, seed)
+    click.echo(table)

@@ -14,6 +14,11 @@ def load_settings(app: Flask) -> None:
     if not 0 <= hour <= 23:
         raise ValueError(f"ALERTS_SCHEDULE_HOUR must be an hour from 0 to 23, not {hour!r}")
     app.config["ALERTS_SCHEDULE_HOUR"] = hour
+    # How many recommended buyer units are told when a warning opens or rises (0: none).
+    top = int(app.config.get("ALERTS_RECOMMEND_TOP", os.environ.get("ALERTS_RECOMMEND_TOP") or 5))
+    if not 0 <= top <= 50:
+        raise ValueError(f"ALERTS_RECOMMEND_TOP must be a number of units from 0 to 50, not {top!r}")
+    app.config["ALERTS_RECOMMEND_TOP"] = top
     schedule = app.config["CELERY"].setdefault("beat_schedule", {})
     schedule.setdefault("alerts-early-warning", {"task": "alerts.run_early_warning",
                                                  "schedule": crontab(hour=hour, minute=0)})

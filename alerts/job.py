@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from alerts import matching, planlag
 from alerts import rules as rules_mod
 from alerts.figures import Figures, Signal, compute_figures, local_today, signals_for
 from alerts.models import (
@@ -82,6 +83,8 @@ def run(today: date | None = None) -> Outcome:
         db.session.add(alert_run)
         db.session.flush()
         outcome = _apply(alert_run, today, rules)
+        outcome.emails.extend(planlag.evaluate(alert_run, today, rules))  # buyer units' plan lag (alerts.planlag)
+        matching.run(today)  # matchmaking re-scored after the warnings moved: warned products first (alerts.matching)
         alert_run.finished_at = utcnow()
         audit.record("alerts.run", "alert_run", alert_run.id,
                      after={"run_on": today.isoformat(), "opened": alert_run.opened, "raised": alert_run.raised,
@@ -124,14 +127,15 @@ _LIVE_COLUMNS = (Warning.id, Warning.product_id, Warning.cause, Warning.status, 
 
 def _apply(alert_run: AlertRun, today: date, rules: dict[str, int]) -> Outcome:
     outcome = Outcome(alert_run, created=True)
-    figures = compute_figures(today)
+    figures = compute_figures(today, rules)
     alert_run.products_checked = len(figures)
     live = {(row.product_id, row.cause): Live(*row) for row in db.session.execute(
         sa.select(*_LIVE_COLUMNS).where(Warning.status.in_(LIVE_STATUSES)))}
     now = utcnow()
     told: list[tuple[Live, str]] = []  # (warning, "opened" | "raised")
-    kept: list[tuple[Live, Signal, dict]] = []  # warnings still at risk, new or not
+    kept: list[tuple[Live, Signal, dict]] = []  # warnings still at risk, new or not, and those waiting to resolve
     closed: list[tuple[Live, dict]] = []  # warnings whose risk is gone
+    clear: list[tuple[Live, Signal, dict]] = []  # open warnings on a run without risk: resolve or wait (_settle)
     seen: set[tuple[int, WarningCause]] = set()
 
     for pid, f in figures.items():
@@ -144,19 +148,27 @@ def _apply(alert_run: AlertRun, today: date, rules: dict[str, int]) -> Outcome:
                 continue
             data = data or f.as_dict()  # only for products with something to record
             if sig.level is None:
-                closed.append((w, data))
+                if w.status == WarningStatus.WATCHING:
+                    closed.append((w, data))
+                else:
+                    clear.append((w, sig, data))
                 continue
             if w is None:
                 w = Live(None, pid, sig.cause, WarningStatus.WATCHING, sig.level)
             _advance(w, sig, rules, now, alert_run, told)
             kept.append((w, sig, data))
-    # Live warnings of products no longer listed: the risk is gone from the platform.
+    _settle(clear, alert_run, rules, kept, closed)
+    # Live warnings of products no longer listed: the risk is gone from the platform (at once: nothing to wait for).
     closed.extend((w, {}) for key, w in live.items() if key not in seen)
     _write(alert_run, kept, closed, now)
     still_shown = {w.product_id for w, _s, _d in kept if w.status in SHOWN_STATUSES}
     resolved = {w.product_id for w, _d in closed if w.status == WarningStatus.RESOLVED}
     _urgent_sale(outcome, told, resolved - still_shown)
     _notify(outcome, told, figures)
+    # The recommended buyer units are told too (alerts.recommend ranks them, alerts.outreach records them).
+    from alerts.outreach import reach_out
+
+    outcome.emails.extend(reach_out([(w.id, w.product_id, w.level) for w, _kind in told], year=today.year, now=now))
     return outcome
 
 
@@ -225,11 +237,14 @@ def _write(alert_run: AlertRun, kept: list, closed: list, now: datetime) -> None
 
 
 def _advance(w: Live, sig: Signal, rules: dict[str, int], now: datetime, alert_run: AlertRun, told: list) -> None:
-    """Move one warning on by this run's level: open after enough runs, rise after enough runs, fall at once."""
+    """Move one warning on by this run's level: open after enough runs, rise after enough runs, fall at once.
+
+    (A run without risk is ``_settle``'s: it resolves the warning after ``resolve_after_runs`` such runs.)
+    """
     if w.status == WarningStatus.WATCHING:
         w.open_streak += 1
         w.level, w.playbook = sig.level, rules_mod.PLAYBOOKS[sig.level]
-        if w.open_streak >= rules["open_after_runs"]:
+        if w.open_streak >= rules_mod.runs_to_open(sig.days_left, rules):
             w.status, w.opened_at = WarningStatus.OPEN, now
             alert_run.opened += 1
             told.append((w, "opened"))
@@ -249,6 +264,34 @@ def _advance(w: Live, sig: Signal, rules: dict[str, int], now: datetime, alert_r
     if target < current:
         w.level, w.playbook = sig.level, rules_mod.PLAYBOOKS[sig.level]
         alert_run.lowered += 1
+
+
+def _settle(clear: list, alert_run: AlertRun, rules: dict[str, int], kept: list, closed: list) -> None:
+    """Resolve the warnings whose condition has now been absent for ``resolve_after_runs`` runs; keep the others.
+
+    A warning kept this way stays at its level and status, takes this run's figures, and records an
+    observation without a level: the runs it has been clear are those observations, counted back
+    from the run before this one (two statements whatever the number of warnings).
+    """
+    if not clear:
+        return
+    needed = rules["resolve_after_runs"]
+    earlier = db.session.execute(sa.select(AlertRun.id).where(AlertRun.run_on < alert_run.run_on)
+                                 .order_by(AlertRun.run_on.desc()).limit(needed - 1)).scalars().all()
+    was_clear: set[tuple[int, int]] = set()
+    if earlier:
+        for batch in _batches([w.id for w, _s, _d in clear]):
+            was_clear.update((wid, run_id) for wid, run_id in db.session.execute(
+                sa.select(WarningObservation.warning_id, WarningObservation.run_id)
+                .where(WarningObservation.warning_id.in_(batch), WarningObservation.run_id.in_(earlier),
+                       WarningObservation.level.is_(None))))
+    for w, sig, data in clear:
+        runs = 1 + sum(1 for _r in itertools.takewhile(lambda run_id, wid=w.id: (wid, run_id) in was_clear, earlier))
+        if runs >= needed:
+            closed.append((w, data))
+        else:
+            w.rise_streak, w.rise_floor = 0, None  # a clear run breaks a streak towards a higher level
+            kept.append((w, sig, data))
 
 
 def _urgent_sale(outcome: Outcome, told: list, to_clear: set[int]) -> None:

@@ -89,6 +89,12 @@ class AlertRun(db.Model):
     lowered: Mapped[int] = mapped_column(default=0, server_default="0")
     resolved: Mapped[int] = mapped_column(default=0, server_default="0")
     rules: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # the thresholds in force for this run
+    # Plan-lag warnings of buyer units (alerts.planlag): units found lagging, and what happened to their warnings.
+    plan_lag_units: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_lag_opened: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_lag_raised: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_lag_lowered: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_lag_resolved: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Warning(db.Model):  # shadows builtins.Warning inside this package only; import it by name

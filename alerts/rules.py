@@ -8,8 +8,10 @@ Every figure the job computes for a listed product (see ``alerts.figures``):
   refunded quantities excluded);
 - ``days_of_cover`` = stock ÷ the 7-day velocity (the recent pace is what the stock will meet);
 - ``days_to_spoil``: days until the first lot that will not sell in time expires, lots sold
-  first-expiring first (FEFO) at the 7-day pace; ``unsold_before_spoil``: the quantity left
-  over when each lot expires;
+  first-expiring first (FEFO) at the 7-day pace (at the pace since the stock was produced when
+  all of it is younger than a week and nothing older sold that week; none on its first day);
+  ``unsold_before_spoil``: the quantity left over when each lot expires; ``days_to_spoil_steady``
+  and ``unsold_before_spoil_steady``: the same at the larger of that pace and the 28-day one;
 - ``days_to_season_end``: days until the current harvest window (``harvest_months``) ends;
 - ``velocity_drop_bp``: how much the 7-day velocity fell below the 28-day one (basis points);
 - ``days_since_last_sale`` (since listing when never sold);
@@ -20,7 +22,18 @@ Every figure the job computes for a listed product (see ``alerts.figures``):
 Causes (one live warning per product and cause) and when each fires:
 
 - ``spoilage``: some stock will not sell before it spoils. At risk: unsold quantity × price;
-  days left: ``days_to_spoil``.
+  days left: ``days_to_spoil``. A spoil day more than ``steady_pace_after_days`` days off (default
+  14) is judged by the same forecast at the steadier pace, the larger of the 7-day and the 28-day
+  one (``days_to_spoil_steady``, ``unsold_before_spoil_steady``): a week of slow sales is evidence
+  for the next two weeks, not for the next five; within the two weeks the recent pace decides, so
+  a lasting collapse still warns in time. The forecast also gives lots expiring more than
+  ``days_red`` days away a pace ``pace_margin_percent`` faster (default 20): a few days' sales are
+  as good as known, weeks of them are not, and a shortfall of a few units weeks ahead is noise.
+  The level weighs the whole spell of spoilage, not only the stock
+  on hand: the amount at risk plus ``spoiled_in_spell`` × price, the units the latest run of expired
+  lots already lost (lots that each left stock unsold, back to one that sold out, within 28 days).
+  Leafy greens cut every two or three days hold only a few days' stock at a time: a collapse in
+  their demand loses a little on every harvest, and the warning must see the losses add up.
 - ``season_end``: in season, and the days of cover exceed the days left in the harvest window.
   At risk: the stock not sold by the window's end × price; days left: ``days_to_season_end``.
 - ``sales_stall``: the 7-day velocity fell at least ``sales_drop_percent`` below the 28-day one,
@@ -34,10 +47,22 @@ exceeded (red needs much money and little time); none at all: no warning.
 
 Lifecycle (choices where the issue is silent): a warning opens at the level of the run on which
 its condition has held ``open_after_runs`` consecutive runs (default 1: produce that spoils in a
-week cannot wait three days for its first warning); it rises only after a higher level held
+week cannot wait three days for its first warning) when its days left are at most
+``steady_pace_after_days``, and ``open_far_after_runs`` runs (default 2) when they are further off:
+a loss weeks away can wait a day to be confirmed, and a forecast that crosses a threshold for a
+single day (a slow day's sales, one late order) then tells no one; it rises only after a higher level held
 ``rise_after_runs`` consecutive runs (default 3, the "three runs running" of real plans), to the
 lowest level seen over those runs; it falls at once when a run computes a lower level, and
-resolves by itself on the first run without risk.
+resolves by itself once its condition has been absent for ``resolve_after_runs`` consecutive runs
+(default 3). Until then it stays open at its level, takes each run's figures, and the run's
+observation has no level; a run at risk in between starts the count again, and no second warning
+opens. A forecast that hovers at a threshold would otherwise resolve and reopen the warning day
+after day, telling the same people the same thing each time; three days is less than the red days
+left (5), so a real end of the risk is still recognised within the week. A warning of a product no
+longer listed resolves at once, and a watching warning whose condition lapses is dropped at once.
+
+Plan-lag warnings of buyer units (``alerts.planlag``) use the same two streak settings; their level
+comes from the gap in points above the ``plan_lag_*_points`` thresholds (blue: PLAN_LAG_POINTS).
 """
 
 from __future__ import annotations
@@ -53,6 +78,7 @@ from alerts.models import LEVEL_BY_SEVERITY, AlertRuleSetting, WarningCause, War
 from core import audit
 from core.errors import ValidationFailed
 from core.extensions import db
+from procurement.services.completion import lag_points_setting
 
 LEVELS = (WarningLevel.BLUE, WarningLevel.YELLOW, WarningLevel.ORANGE, WarningLevel.RED)
 
@@ -78,8 +104,21 @@ RULE_SPECS: tuple[RuleSpec, ...] = (
     RuleSpec("no_sale_days", 14, _l("Sales stall: no sale for at least"), _l("days")),
     RuleSpec("price_fall_mom_percent", 10, _l("Price fall: month on month by at least"), "%"),
     RuleSpec("price_fall_yoy_percent", 30, _l("Price fall: year on year by at least"), "%"),
+    RuleSpec("steady_pace_after_days", 14, _l("Spoilage further off than this is judged at the steadier pace"),
+             _l("days")),  # and waits open_far_after_runs runs before its warning opens
+    RuleSpec("pace_margin_percent", 20, _l("Spoilage: count only what would not sell at a pace faster by"), "%"),
     RuleSpec("open_after_runs", 1, _l("Open a warning after the condition held for"), _l("runs")),
+    RuleSpec("open_far_after_runs", 2, _l("Open a warning further off than the steadier-pace days after"),
+             _l("runs")),
     RuleSpec("rise_after_runs", 3, _l("Raise a level after the higher level held for"), _l("runs")),
+    RuleSpec("resolve_after_runs", 3, _l("Resolve a warning after its condition was absent for"), _l("runs")),
+    # Plan-lag warnings of buyer units (alerts.planlag): blue opens above PLAN_LAG_POINTS, these raise it.
+    RuleSpec("plan_lag_yellow_points", 20, _l("Plan lag yellow (level 3): behind time progress by more than"),
+             _l("points")),
+    RuleSpec("plan_lag_orange_points", 30, _l("Plan lag orange (level 2): behind time progress by more than"),
+             _l("points")),
+    RuleSpec("plan_lag_red_points", 40, _l("Plan lag red (level 1): behind time progress by more than"),
+             _l("points")),
 )
 SPEC_BY_KEY = {s.key: s for s in RULE_SPECS}
 DEFAULTS = {s.key: s.default for s in RULE_SPECS}
@@ -132,12 +171,15 @@ def validate(values: dict[str, int]) -> dict[str, int]:
         if value < 0:
             raise ValidationFailed(_("%(field)s cannot be negative.", field=spec.label), field=spec.key)
         checked[spec.key] = value
-    for key in ("open_after_runs", "rise_after_runs"):
+    for key in ("open_after_runs", "open_far_after_runs", "rise_after_runs", "resolve_after_runs"):
         if checked[key] < 1:
             raise ValidationFailed(_("%(field)s must be at least one run.", field=SPEC_BY_KEY[key].label), field=key)
     for key in ("sales_drop_percent", "price_fall_mom_percent", "price_fall_yoy_percent"):
         if not 1 <= checked[key] <= 100:
             raise ValidationFailed(_("%(field)s must be between 1 and 100.", field=SPEC_BY_KEY[key].label), field=key)
+    if checked["pace_margin_percent"] > 100:
+        raise ValidationFailed(_("%(field)s must be at most 100.", field=SPEC_BY_KEY["pace_margin_percent"].label),
+                               field="pace_margin_percent")
     if checked["no_sale_days"] < 1:
         raise ValidationFailed(_("%(field)s must be at least one day.", field=SPEC_BY_KEY["no_sale_days"].label),
                                field="no_sale_days")
@@ -148,7 +190,19 @@ def validate(values: dict[str, int]) -> dict[str, int]:
     days = [checked[f"days_{lv}"] for lv in LEVELS]
     if any(a <= b for a, b in itertools.pairwise(days)):
         raise ValidationFailed(_("Days left must shrink from blue to yellow to orange to red."), field="days_red")
+    _validate_plan_lag(checked)
     return checked
+
+
+def _validate_plan_lag(checked: dict[str, int]) -> None:
+    """Plan-lag points rise from blue (PLAN_LAG_POINTS, a setting) to yellow, orange and red, at most 100."""
+    points = [checked[f"plan_lag_{lv}_points"] for lv in LEVELS[1:]]
+    if points[-1] > 100:
+        raise ValidationFailed(_("%(field)s must be at most 100.", field=SPEC_BY_KEY["plan_lag_red_points"].label),
+                               field="plan_lag_red_points")
+    if points[0] <= lag_points_setting() or any(a >= b for a, b in itertools.pairwise(points)):
+        raise ValidationFailed(_("Plan-lag points must rise from blue (PLAN_LAG_POINTS, now %(blue)s) to yellow to "
+                                 "orange to red.", blue=lag_points_setting()), field="plan_lag_red_points")
 
 
 def save(values: dict[str, int], *, actor_id: int | None = None, reason: str | None = None) -> dict[str, int]:
@@ -168,6 +222,13 @@ def save(values: dict[str, int], *, actor_id: int | None = None, reason: str | N
                      before={k: before[k] for k in changed}, after=changed, reason=reason, actor_id=actor_id)
     db.session.flush()
     return checked
+
+
+def runs_to_open(days_left: int | None, rules: dict[str, int]) -> int:
+    """Consecutive runs a condition must hold before its warning opens: more when the loss is far off."""
+    if days_left is not None and days_left <= rules["steady_pace_after_days"]:
+        return rules["open_after_runs"]
+    return max(rules["open_after_runs"], rules["open_far_after_runs"])
 
 
 def level_for(amount_fen: int, days_left: int | None, rules: dict[str, int]) -> WarningLevel | None:

@@ -16,4 +16,5 @@ def run_early_warning(run_on: str | None = None) -> dict:
     outcome = job.run(date.fromisoformat(run_on) if run_on else None)
     r = outcome.run
     return {"run_on": r.run_on.isoformat(), "created": outcome.created, "opened": r.opened, "raised": r.raised,
-            "lowered": r.lowered, "resolved": r.resolved}
+            "lowered": r.lowered, "resolved": r.resolved,
+            "plan_lag_opened": r.plan_lag_opened, "plan_lag_resolved": r.plan_lag_resolved}

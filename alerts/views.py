@@ -46,6 +46,8 @@ FIGURE_LABELS = {
     "days_of_cover": _l("Days of cover at the 7-day pace"),
     "days_to_spoil": _l("Days until unsold stock spoils"),
     "unsold_before_spoil": _l("Units that will not sell before they spoil"),
+    "days_to_spoil_steady": _l("Days until unsold stock spoils at the steadier pace"),
+    "unsold_before_spoil_steady": _l("Units that will not sell before they spoil at the steadier pace"),
     "earliest_expiry_days": _l("Days until the earliest lot expires"),
     "days_to_season_end": _l("Days until the harvest season ends"),
     "unsold_before_season_end": _l("Units that will not sell before the season ends"),

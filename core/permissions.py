@@ -46,6 +46,7 @@ class Permission(enum.StrEnum):
     ALERT_RULES_EDIT = "alerts.rules"  # thresholds of the early-warning job
     PAYMENTS_CONFIRM = "payments.confirm"  # confirm that a bank transfer arrived
     ALERTS_VIEW = "alerts.view"  # early warnings: a supplier its own products', an administrator its region's
+    PLAN_LAG_VIEW = "alerts.plan_lag"  # plan-lag warnings: a unit's members their unit's, an administrator its region's
 
 
 _ADMIN_COMMON = {
@@ -59,14 +60,17 @@ _ADMIN_COMMON = {
     Permission.AUDIT_VIEW,
     Permission.PAYMENTS_CONFIRM,
     Permission.ALERTS_VIEW,
+    Permission.PLAN_LAG_VIEW,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONSUMER: frozenset({Permission.ACCOUNT, Permission.SHOP_BUY}),
     Role.SUPPLIER: frozenset({Permission.ACCOUNT, Permission.SUPPLIER_WORKSPACE, Permission.ALERTS_VIEW}),
-    Role.UNIT_BUYER: frozenset({Permission.ACCOUNT, Permission.SHOP_BUY, Permission.UNIT_WORKSPACE}),
+    Role.UNIT_BUYER: frozenset({Permission.ACCOUNT, Permission.SHOP_BUY, Permission.UNIT_WORKSPACE,
+                                Permission.PLAN_LAG_VIEW}),
     Role.UNIT_APPROVER: frozenset(
-        {Permission.ACCOUNT, Permission.SHOP_BUY, Permission.UNIT_WORKSPACE, Permission.UNIT_APPROVE}
+        {Permission.ACCOUNT, Permission.SHOP_BUY, Permission.UNIT_WORKSPACE, Permission.UNIT_APPROVE,
+         Permission.PLAN_LAG_VIEW}
     ),
     Role.REGIONAL_ADMIN: frozenset(_ADMIN_COMMON),
     Role.PLATFORM_ADMIN: frozenset(_ADMIN_COMMON | {Permission.USERS_MANAGE, Permission.ALERT_RULES_EDIT}),

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from alerts import job
+from alerts import job, rules
 from alerts.models import WarningCause, WarningLevel
+from core.extensions import db
 from tests.alerts.conftest import TODAY
 from tests.alerts.factories_alerts import at, lot, sale
 
@@ -36,7 +37,8 @@ def test_spoilage_does_not_fire_when_the_pace_sells_the_stock_in_time(world):
     assert _levels(p)[WarningCause.SPOILAGE] is None
 
 
-def test_spoilage_sells_lots_first_expiring_first(world):
+def test_spoilage_sells_lots_first_expiring_first(world, db_session):
+    rules.save({**rules.current(), "pace_margin_percent": 0})
     p = world.product()
     lot(p, 10, TODAY + timedelta(days=7))
     lot(p, 50, TODAY + timedelta(days=40))
@@ -45,6 +47,30 @@ def test_spoilage_sells_lots_first_expiring_first(world):
     # The first lot sells 7 of 10 before it expires; the second sells the 33 days after, leaving 17.
     assert f.unsold_before_spoil == 3 + 17
     assert f.days_to_spoil == 7
+
+
+def test_spoilage_beyond_the_red_days_allows_a_faster_pace(world):
+    p = world.product()
+    lot(p, 10, TODAY + timedelta(days=5))
+    lot(p, 10, TODAY + timedelta(days=7))
+    lot(p, 50, TODAY + timedelta(days=40))
+    sale(p, 7, TODAY - timedelta(days=1))  # 1 a day; 1.2 a day (pace_margin_percent 20) beyond 5 days
+    f = job.compute_figures(TODAY)[p.id]
+    # 5 sell by day 5 (5 left); 8 by day 7, 3 of them from the second lot (7 left); 48 by day 40 (10 left).
+    assert (f.unsold_before_spoil, f.days_to_spoil) == (5 + 7 + 10, 5)
+
+
+def test_a_far_spoil_day_is_judged_at_the_steadier_pace(world):
+    p = world.product()
+    lot(p, 60, TODAY + timedelta(days=20))
+    sale(p, 35, TODAY - timedelta(days=20))  # 28-day pace: 42 in 28 days, 1.5 a day
+    sale(p, 7, TODAY - timedelta(days=1))  # 7-day pace: 1 a day
+    f = job.compute_figures(TODAY)[p.id]
+    # At 1.2 a day 24 of 60 sell in 20 days (36 left); at 1.8 a day 36 (24 left).
+    assert (f.unsold_before_spoil, f.unsold_before_spoil_steady) == (36, 24)
+    (sig,) = [s for s in job.signals_for(f, rules.current()) if s.cause == WarningCause.SPOILAGE]
+    assert (sig.amount_fen, sig.days_left) == (24 * 1000, 20)  # 20 days > steady_pace_after_days (14)
+    assert job.signals_for(f, {**rules.current(), "steady_pace_after_days": 20})[0].amount_fen == 36 * 1000
 
 
 @pytest.mark.parametrize(("days", "expected"), [(5, WarningLevel.RED), (6, WarningLevel.ORANGE),
@@ -125,10 +151,11 @@ def test_the_figures_take_the_same_number_of_statements_for_any_number_of_produc
 
     def count_statements() -> int:
         seen = []
+        thresholds = rules.current()  # the job reads them once for the whole run
         listener = lambda *a, **k: seen.append(1)  # noqa: E731
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            job.compute_figures(TODAY)
+            job.compute_figures(TODAY, thresholds)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
@@ -142,3 +169,42 @@ def test_the_figures_take_the_same_number_of_statements_for_any_number_of_produc
         lot(q, 5, TODAY + timedelta(days=3))
         sale(q, 1, TODAY - timedelta(days=2))
     assert count_statements() == few <= 5
+
+
+def _expired(product, quantity: int, days_ago: int, *, sold: int = 0):
+    """A lot that expired ``days_ago`` days ago: ``sold`` units went to an order, the rest was written off."""
+    from shop.models_orders import OrderLineLot
+
+    row = lot(product, quantity, TODAY - timedelta(days=days_ago))
+    row.remaining, product.stock = 0, product.stock - quantity
+    if sold:
+        line = sale(product, sold, TODAY - timedelta(days=days_ago + 7))  # before the 7-day pace
+        db.session.add(OrderLineLot(order_line_id=line.id, lot_id=row.id, quantity=sold))
+    db.session.flush()
+    return row
+
+
+def test_spoilage_weighs_what_the_spell_already_lost_with_what_the_stock_on_hand_will(world):
+    # 1000 fen a unit: 10 on hand will rot (10,000 fen, below blue) after 15 written off (15,000 fen).
+    p = world.product()
+    _expired(p, 20, 4, sold=5)
+    lot(p, 10, TODAY + timedelta(days=3))
+    f = job.compute_figures(TODAY)[p.id]
+    assert (f.spoiled_in_spell, f.unsold_before_spoil) == (15, 10)
+    (signal,) = [s for s in job.signals_for(f, rules.current()) if s.cause == WarningCause.SPOILAGE]
+    assert (signal.level, signal.amount_fen) == (WarningLevel.BLUE, 10_000)  # the amount at risk stays ahead
+
+
+def test_a_lot_that_sold_out_ends_the_spell_and_past_losses_alone_do_not_warn(world):
+    p = world.product()
+    _expired(p, 30, 20)  # lost 30, but before a lot that sold out
+    _expired(p, 10, 12, sold=10)
+    _expired(p, 5, 2)
+    lot(p, 10, TODAY + timedelta(days=3))
+    f = job.compute_figures(TODAY)[p.id]
+    assert f.spoiled_in_spell == 5 and _levels(p)[WarningCause.SPOILAGE] is None  # 15,000 fen
+    sold_out = world.product()
+    _expired(sold_out, 40, 1)
+    lot(sold_out, 10, TODAY + timedelta(days=20))
+    sale(sold_out, 7, TODAY - timedelta(days=1))  # one a day: the ten on hand sell in time
+    assert _levels(sold_out)[WarningCause.SPOILAGE] is None

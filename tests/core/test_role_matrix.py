@@ -90,7 +90,7 @@ def _protected_rules(app):
 def world(db_session):
     chain = factories.region_chain()
     from core.registry.models import RegionLevel
-    from tests.alerts import factories_alerts
+    from tests.alerts import factories_alerts, factories_matching, factories_outreach, factories_planlag
     from tests.procurement import factories_orders as procurement_orders
     from tests.procurement.factories_procurement import role_matrix_samples
     from tests.shop import factories_benefit, factories_cart, factories_shop
@@ -108,6 +108,9 @@ def world(db_session):
             **factories_benefit.role_matrix_samples(chain),  # shop reviews: an order line, a review
             **factories_cart.role_matrix_samples(chain),  # shop orders: order, sub-order, transfer, refund
             **factories_alerts.role_matrix_samples(chain),  # alerts: an open warning
+            **factories_planlag.role_matrix_samples(chain),  # alerts: an open plan-lag warning
+            **factories_outreach.role_matrix_samples(chain),  # alerts: a unit's outreach about a warning
+            **factories_matching.role_matrix_samples(chain),  # alerts: a demand, an offer, a match
         },
     }
 
