@@ -88,8 +88,11 @@ def worker_database(tmp_path):
 @pytest.fixture()
 def worker(worker_database, tmp_path):
     """A real worker process on Redis database 13, stopped (and killed if need be) at the end."""
+    import redis
+
     url, _unit_id = worker_database
     log = tmp_path / "worker.log"
+    redis.Redis.from_url(BROKER).flushdb()  # nothing an earlier, interrupted run left on the test's database
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": BROKER, "CELERY_RESULT_BACKEND": BROKER,
            "INSTANCE_PATH": str(tmp_path / "instance")}
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
@@ -121,7 +124,8 @@ def publish_to_redis(monkeypatch):
     # pass sets it to another Redis database).
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
-    client = Celery("alerts-worker-test", broker=BROKER, backend=BROKER)
+    # Not made the current app: the suite's later .delay() calls must keep going to its own broker.
+    client = Celery("alerts-worker-test", broker=BROKER, backend=BROKER, set_as_current=False)
     yield client
     client.close()
 
