@@ -39,6 +39,7 @@ from alerts.models import (
     WarningObservation,
     WarningStatus,
 )
+from alerts.outreach import reach_out
 from core import audit
 from core.accounts.models import User
 from core.database import utcnow
@@ -166,8 +167,6 @@ def _apply(alert_run: AlertRun, today: date, rules: dict[str, int]) -> Outcome:
     _urgent_sale(outcome, told, resolved - still_shown)
     _notify(outcome, told, figures)
     # The recommended buyer units are told too (alerts.recommend ranks them, alerts.outreach records them).
-    from alerts.outreach import reach_out
-
     outcome.emails.extend(reach_out([(w.id, w.product_id, w.level) for w, _kind in told], year=today.year, now=now))
     return outcome
 
