@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from core.registry.models import RegionLevel
 from shop import signals
 from shop.models import Certification, Product, ProductLot, ProductStatus, SupplierStatus
 from shop.services import products, review
+from shop.services.common import local_today
 from tests import factories
 from tests.shop import factories_shop as fs
 
@@ -187,7 +188,7 @@ def _stock_is_sum_of_lots(product: Product) -> bool:
 def test_lots_keep_stock_equal_to_the_sum_of_remaining(db_session):
     w = fs.world()
     product = fs.product(w.supplier, w.category, w.village, shelf_life_days=20)
-    today = date.today()  # noqa: DTZ011
+    today = local_today()  # the shop's calendar (Asia/Shanghai), as the service judges dates
     first = products.add_lot(product, w.owner, quantity=50, produced_on=today - timedelta(days=3))
     assert first.expires_on == first.produced_on + timedelta(days=20)
     products.add_lot(product, w.owner, quantity=30, produced_on=today, expires_on=today + timedelta(days=5))
@@ -205,7 +206,7 @@ def test_lots_keep_stock_equal_to_the_sum_of_remaining(db_session):
 def test_bad_lots_are_refused(db_session, quantity, produced, expires):
     w = fs.world()
     product = fs.product(w.supplier, w.category, w.village, shelf_life_days=10)
-    today = date.today()  # noqa: DTZ011
+    today = local_today()  # the shop's calendar (Asia/Shanghai), as the service judges dates
     with pytest.raises(ValidationFailed):
         products.add_lot(product, w.owner, quantity=quantity, produced_on=today - timedelta(days=produced),
                          expires_on=None if expires is None else today + timedelta(days=expires))
