@@ -199,9 +199,6 @@ def get_offer(offer_id: int):
 @blp.response(200, MatchPageSchema)
 def list_matches(args):
     """The matches the caller may see; those on a product under an open warning first, then the best score."""
-    member = services_matching.unit_member_of(current_user)
-    if member is not None and services_matching.link_orders(member.unit_id):
-        db.session.commit()
     stmt = services_matching.visible_matches(current_user)
     if args["status"]:
         stmt = stmt.where(Match.status == args["status"])

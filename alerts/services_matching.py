@@ -11,7 +11,8 @@ unit: the listing is already the supplier's standing offer at its listed price (
 still decline the proposal while it waits, or accept it first). An agreed match is ordered by the
 unit's buyer with "下单": the product and quantity go into the procurement cart, where the buyer
 chooses the address and date and submits as usual; the submitted order is linked back to the match
-by ``link_orders`` (the unit's first procurement order with that product submitted after 下单).
+by ``link_orders`` when procurement announces the submission (``procurement.signals.order_submitted``):
+the unit's first procurement order with that product submitted after 下单.
 Services flush; the caller commits.
 """
 

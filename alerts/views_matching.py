@@ -23,6 +23,7 @@ from core.money import format_fen
 from core.permissions import Permission, require
 from core.registry.models import Region, RegionLevel
 from procurement.services import common
+from procurement.signals import order_submitted
 from shop.models import Category
 
 MATCH_STATUS_LABELS = {
@@ -87,11 +88,18 @@ def init_app(app: Flask) -> None:
 
     api.register_blueprint(api_matching.blp)
     app.extensions["demo_seeders"].append(demo_matching.SEEDER)
+    order_submitted.connect(_link_submitted_order)
     add_nav_item(app, "alerts.my_demands", _l("Demands and matches"), Permission.UNIT_WORKSPACE, order=29)
     add_nav_item(app, "alerts.my_offers", _l("Offers and matches"), Permission.SUPPLIER_WORKSPACE, order=29)
     add_nav_item(app, "alerts.matching_admin", _l("Matchmaking"), Permission.ALERTS_MANAGE, order=41)
     app.jinja_env.globals.update(match_status_label=match_status_label, demand_status_label=demand_status_label,
                                  offer_status_label=offer_status_label, match_reason_text=reason_text)
+
+
+def _link_submitted_order(app, *, unit_id: int, **extra) -> None:
+    """A unit submitted a procurement order: link the agreed matches it carries out (one UPDATE)."""
+    if services_matching.link_orders(unit_id):
+        db.session.commit()
 
 
 def _category_choices() -> list[SelectChoice]:
@@ -142,8 +150,6 @@ def _apply_error(form, err: DomainError) -> None:
 @require(Permission.UNIT_WORKSPACE)
 def my_demands():
     member = common.unit_of(current_user)
-    if services_matching.link_orders(member.unit_id):
-        db.session.commit()
     demands = list(db.session.execute(
         sa.select(Demand).where(Demand.unit_id == member.unit_id)
         .options(joinedload(Demand.category), joinedload(Demand.wished_region))

@@ -17,6 +17,7 @@ from marshmallow import Schema, fields, validate
 
 from core.extensions import db
 from core.permissions import Permission, require
+from procurement import signals
 from procurement.models_ledger import PurchaseChannel
 from procurement.models_orders import PartStatus, PaymentMethod, PaymentTerms, ProcurementOrder, ProcurementStatus
 from procurement.services import order_reads, orders
@@ -227,7 +228,9 @@ def create_order(payload):
                           wanted_on=payload["wanted_on"], channel=payload["channel"],
                           payment_terms=payload["payment_terms"], idempotency_key=payload["idempotency_key"],
                           unit_id=payload["unit_id"])
-    return _done(order)
+    body = _done(order)
+    signals.announce_submitted(order.id, order.unit_id)
+    return body
 
 
 @blp.route("", methods=["GET"])

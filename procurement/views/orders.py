@@ -22,7 +22,7 @@ from core.errors import DomainError, NotFound, ValidationFailed
 from core.extensions import db
 from core.pagination import paginate
 from core.permissions import Permission, require
-from procurement import bp
+from procurement import bp, signals
 from procurement.models import UnitAddress
 from procurement.models_ledger import PurchaseChannel
 from procurement.models_orders import (
@@ -141,6 +141,7 @@ def order_cart():
         else:
             db.session.commit()
             shop_orders.send_pending_signals()
+            signals.announce_submitted(order.id, order.unit_id)
             session.pop(CART_KEY, None)
             flash(_("Procurement order %(number)s is submitted.", number=order.order.number), "success")
             return redirect(url_for("procurement.order_detail", procurement_order_id=order.id))

@@ -478,3 +478,19 @@ def test_a_proposal_expires_when_the_product_sells_out_and_returns_when_restocke
     assert matching.run(today(), notify=False).proposed == 1
     m = reload(m)
     assert m.status == MatchStatus.PROPOSED and 0 <= m.score <= 100
+
+
+def test_an_order_submitted_through_the_api_is_linked_to_its_match_at_once(w, login, client):
+    d = demand(w, quantity=12, budget_fen=60_000)
+    (m,) = proposed(d)
+    db.session.commit()
+    login(w.buyer)
+    client.post(f"/alerts/matching/matches/{m.id}/unit", data={"action": "accept"})
+    assert client.post(f"/alerts/matching/matches/{m.id}/order").status_code == 302
+    created = client.post("/api/v1/procurement-orders", json={
+        "items": [{"product_id": w.plums.id, "quantity": 12}], "address_id": w.address.id,
+        "wanted_on": (today() + timedelta(days=5)).isoformat(), "channel": "canteen",
+        "payment_terms": "deliver_first", "idempotency_key": "match-order-api"})
+    assert created.status_code == 201, created.get_json()
+    # Linked when the order was submitted, before anyone opens a matchmaking page.
+    assert reload(m).procurement_order_id == created.get_json()["id"]
