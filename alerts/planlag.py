@@ -19,12 +19,12 @@ on the warning and ranks warnings of the same level (more money behind first).
 Lifecycle, as product warnings (``alerts.rules``): a warning opens after the lag held
 ``open_after_runs`` consecutive runs (watching until then, seen by no one), rises after a higher level
 held ``rise_after_runs`` runs (to the lowest level of that streak), falls at once, and resolves by
-itself on the first run on which the unit is no longer lagging. Live warnings of an earlier plan year
-resolve on the first run of the new year: that plan is closed. A run is keyed by its date, so a
+itself on the first run on which the unit is no longer lagging. Live warnings of an earlier plan
+year resolve on the first run of the new year: that plan is closed. A run is keyed by its date, so a
 second run on the same day changes nothing. Opening and raising tell the unit's administrators
-(``UnitRole.ADMIN``), the regional administrators whose region contains the unit and the platform
-administrators, through ``Notification`` rows written in the run's transaction; e-mail goes out after
-the commit (``alerts.job``).
+(``UnitRole.ADMIN``) and those of the units above it, the regional administrators whose region
+contains the unit and the platform administrators, through ``Notification`` rows written in the
+run's transaction; e-mail goes out after the commit (``alerts.job``).
 """
 
 from __future__ import annotations
@@ -219,14 +219,23 @@ def _batches(rows: list, size: int = WRITE_BATCH):
 
 
 def recipients_for(units: list[tuple[int, str]]) -> dict[int, set[int]]:
-    """unit id → user ids to tell: the unit's administrators, the regional administrators whose region
-    contains the unit, and the platform administrators. ``units`` are (unit id, region path); two
-    queries whatever their number."""
+    """unit id → user ids to tell: the administrators of the unit and of the units above it (a
+    department over its sub-units), the regional administrators whose region contains the unit, and
+    the platform administrators. ``units`` are (unit id, region path); three queries whatever their number."""
+    parent_of = dict(db.session.execute(
+        sa.select(BuyerUnit.id, BuyerUnit.parent_id).where(BuyerUnit.parent_id.is_not(None))).all())
+    above: dict[int, list[int]] = {}
+    for unit_id, _path in units:
+        chain, at = [unit_id], unit_id
+        while at in parent_of and parent_of[at] not in chain:  # a cycle stops the walk
+            at = parent_of[at]
+            chain.append(at)
+        above[unit_id] = chain
     members: dict[int, set[int]] = defaultdict(set)
     for user_id, unit_id in db.session.execute(
         sa.select(UnitMember.user_id, UnitMember.unit_id).join(User, User.id == UnitMember.user_id)
-        .where(UnitMember.unit_id.in_(sorted({u for u, _p in units})), UnitMember.role == UnitRole.ADMIN,
-               User.active.is_(True))
+        .where(UnitMember.unit_id.in_(sorted({u for chain in above.values() for u in chain})),
+               UnitMember.role == UnitRole.ADMIN, User.active.is_(True))
     ):
         members[unit_id].add(user_id)
     admins = db.session.execute(
@@ -234,7 +243,8 @@ def recipients_for(units: list[tuple[int, str]]) -> dict[int, set[int]]:
         .where(User.role.in_((Role.PLATFORM_ADMIN, Role.REGIONAL_ADMIN)), User.active.is_(True))).all()
     everywhere = {uid for uid, role, _p in admins if role == Role.PLATFORM_ADMIN}
     scoped = [(uid, path) for uid, role, path in admins if role == Role.REGIONAL_ADMIN and path]
-    return {unit_id: members[unit_id] | everywhere | {uid for uid, apath in scoped if path.startswith(apath)}
+    return {unit_id: set().union(*(members[u] for u in above[unit_id])) | everywhere
+            | {uid for uid, apath in scoped if path.startswith(apath)}
             for unit_id, path in units}
 
 

@@ -1,11 +1,12 @@
 """Who sees and acts on a plan-lag warning, and the actions themselves.
 
-Seeing: the members of the unit (any unit role), the regional administrators whose region contains
-the unit, and the platform administrators. Acting (acknowledge, note, respond, resolve): the unit's
-administrators (``UnitRole.ADMIN``) and those administrators; a buyer or approver of the unit sees
-the warning but is refused. Someone else's warning does not exist for a user (NotFound). Every
-action checks the state it starts from (``alerts.services.TRANSITIONS``), is kept as a
-``PlanLagAction`` and in the audit log; services flush, the caller commits.
+Seeing: the members of the unit (any unit role), the administrators of the units above it, the
+regional administrators whose region contains the unit, and the platform administrators. Acting
+(acknowledge, note, respond, resolve): the unit's administrators (``UnitRole.ADMIN``) and those
+administrators; a buyer or approver of the unit sees the warning but is refused. Someone else's
+warning does not exist for a user (NotFound). Every action checks the state it starts from
+(``alerts.services.TRANSITIONS``), is kept as a ``PlanLagAction`` and in the audit log; services
+flush, the caller commits.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from core.extensions import db
 from core.registry.models import Region
 from core.registry.services import region_scope
 from procurement.models import BuyerUnit, UnitMember, UnitRole
+from procurement.services.common import descendant_ids
 
 ACTIONS = (ActionKind.ACKNOWLEDGE, ActionKind.NOTE, ActionKind.RESPOND, ActionKind.RESOLVE)  # no assignment here
 
@@ -39,7 +41,13 @@ def visible_clause(user) -> sa.ColumnElement[bool]:
     if user.role in IS_ADMIN:
         return region_scope(user, BuyerUnit.region_id)
     member = membership(user)
-    return PlanLagWarning.unit_id == member[0] if member else sa.false()
+    if member is None:
+        return sa.false()
+    unit_id, role = member
+    if role != UnitRole.ADMIN:
+        return PlanLagWarning.unit_id == unit_id
+    # A department's administrators also see the warnings of the units below it (they are told of them).
+    return sa.or_(PlanLagWarning.unit_id == unit_id, PlanLagWarning.unit_id.in_(descendant_ids(unit_id)))
 
 
 def visible(user) -> sa.Select:

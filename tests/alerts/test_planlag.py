@@ -378,3 +378,21 @@ def test_runs_record_their_plan_lag_counts(lag):
     assert (run.plan_lag_units, run.plan_lag_opened, run.plan_lag_raised, run.plan_lag_lowered,
             run.plan_lag_resolved) == (1, 1, 0, 0, 0)
     assert run.rules["plan_lag_red_points"] == 40
+
+
+def test_the_administrator_of_the_department_above_is_told_and_sees_it_but_may_not_act(lag, client, login):
+    department = fp.unit(lag.chain[RegionLevel.CITY], name="巫山县人民政府办公室")
+    head = fp.member(department, UnitRole.ADMIN)
+    lag.unit.parent_id = department.id
+    lag.ledger.add(lag.unit, 250_000)
+    job.run(DAY_146)
+    (w,) = _warnings(lag.unit)
+    assert head.id in _told(w) and lag.unit_admin.id in _told(w)
+    db.session.commit()
+    login(head)
+    page = client.get(f"/alerts/plan-lag/{w.id}")
+    assert page.status_code == 200 and lag.unit.name in page.text and 'name="kind"' not in page.text
+    assert client.post(f"/api/v1/plan-lag-warnings/{w.id}/acknowledge", json={}).status_code == 403
+    # The unit's own buyer-level people of the department see nothing of it.
+    login(fp.member(department, UnitRole.BUYER))
+    assert client.get(f"/alerts/plan-lag/{w.id}").status_code == 404
