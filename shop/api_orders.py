@@ -251,6 +251,9 @@ def create_order(headers, data):
         )
         if from_cart:
             cart.remove_ordered(current_user, items)
+        # The answer is the order just written, all of it in memory: keep it through the commit rather
+        # than read it back (this request's session; it is discarded when the request ends).
+        db.session().expire_on_commit = False
         commit_and_announce()
     except sa.exc.IntegrityError:
         # The same key sent twice at once: the other request created the order.
@@ -262,7 +265,7 @@ def create_order(headers, data):
     except Exception:
         roll_back()
         raise
-    return order_reads.buyer_order(order.id, current_user)
+    return order
 
 
 @blp.route("/orders")

@@ -15,6 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 
 from core.database import utcnow
 from core.errors import ValidationFailed
@@ -80,7 +81,7 @@ def place_order(
 
     products = {
         p.id: p for p in db.session.execute(
-            sa.select(Product).join(Supplier, Supplier.id == Product.supplier_id)
+            sa.select(Product).join(Product.supplier).options(contains_eager(Product.supplier))
             .where(Product.id.in_(quantities), Product.status == ProductStatus.LISTED,
                    Supplier.status == SupplierStatus.APPROVED)
         ).scalars()
@@ -95,39 +96,39 @@ def place_order(
                                      n=product.min_order_qty, unit=product.sales_unit), field="items",
                                    details={"product_id": product_id})
 
-    now = utcnow()
-    order = Order(
-        number=order_number(), kind=kind, buyer_id=buyer.id, idempotency_key=idempotency_key, total_fen=0,
-        recipient_name=recipient_name, recipient_phone=phone, address=address,
-        address_region_id=address_region_id, referral_code=(referral_code or None),
-        created_at=now, payment_due_at=now + timedelta(minutes=current_app.config["SHOP_UNPAID_ORDER_MINUTES"]),
-    )
-    db.session.add(order)
-    # The (buyer, key) unique constraint is checked here, before stock moves:
+    # The order, its parts (one per supplier) and their lines are built whole, so that they are all in memory
+    # for the answer; one flush writes them and checks the (buyer, key) unique constraint before stock moves:
     # a concurrent double submit waits on it and then fails cleanly.
-    db.session.flush()
-
-    allocations = orders.reserve_stock(quantities)
+    now = utcnow()
     by_supplier: dict[int, list[Product]] = defaultdict(list)
     for product_id in sorted(quantities):
         by_supplier[products[product_id].supplier_id].append(products[product_id])
-    total = 0
-    for supplier_id, supplier_products in sorted(by_supplier.items()):
+    line_of: dict[int, OrderLine] = {}
+    sub_orders = []
+    for _supplier_id, supplier_products in sorted(by_supplier.items()):
         lines = []
         for product in supplier_products:
             quantity = quantities[product.id]
-            lines.append(OrderLine(product_id=product.id, product_name=product.name, quantity=quantity,
-                                   unit_price_fen=product.price_fen, amount_fen=quantity * product.price_fen,
-                                   created_at=now))
-        subtotal = sum(line.amount_fen for line in lines)
-        db.session.add(SubOrder(order=order, supplier_id=supplier_id, subtotal_fen=subtotal, lines=lines))
-        total += subtotal
-    order.total_fen = total
+            line_of[product.id] = OrderLine(product_id=product.id, product_name=product.name, quantity=quantity,
+                                            unit_price_fen=product.price_fen,
+                                            amount_fen=quantity * product.price_fen, created_at=now)
+            lines.append(line_of[product.id])
+        sub_orders.append(SubOrder(supplier=supplier_products[0].supplier,
+                                   subtotal_fen=sum(line.amount_fen for line in lines), lines=lines))
+    order = Order(
+        number=order_number(), kind=kind, buyer_id=buyer.id, idempotency_key=idempotency_key,
+        total_fen=sum(so.subtotal_fen for so in sub_orders), recipient_name=recipient_name,
+        recipient_phone=phone, address=address, address_region_id=address_region_id,
+        referral_code=(referral_code or None), created_at=now, sub_orders=sub_orders,
+        payment_due_at=now + timedelta(minutes=current_app.config["SHOP_UNPAID_ORDER_MINUTES"]),
+    )
+    db.session.add(order)
     db.session.flush()
-    line_of = {line.product_id: line.id for so in order.sub_orders for line in so.lines}
+
+    allocations = orders.reserve_stock(quantities)
     db.session.execute(
         sa.insert(OrderLineLot),
-        [{"order_line_id": line_of[pid], "lot_id": lot_id, "quantity": q}
+        [{"order_line_id": line_of[pid].id, "lot_id": lot_id, "quantity": q}
          for pid, plan in allocations.items() for lot_id, q in plan],
     )
     for product_id in quantities:
