@@ -33,7 +33,9 @@ def run_command(run_on) -> None:
 @click.option("--days", type=click.IntRange(42, 730), default=120, show_default=True,
               help="Days of orders; the job runs every day after the first 28.")
 @click.option("--seed", type=int, default=7, show_default=True, help="The same seed gives the same season.")
-def simulate_command(products: int, days: int, seed: int) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the spoilage warnings' score as one JSON object (scripts/simulate_seasons.py pools them).")
+def simulate_command(products: int, days: int, seed: int, as_json: bool) -> None:
     """Measure the job on a synthetic season: precision, recall and lead time of its warnings.
 
     Writes the season into the configured database, which must be empty (a scratch one, after
@@ -45,5 +47,13 @@ def simulate_command(products: int, days: int, seed: int) -> None:
         raise click.ClickException("the simulation writes a whole season and runs the job on it: point DATABASE_URL "
                                    "at an empty scratch database (after `flask db upgrade`), not one with products "
                                    "or warning runs")
-    _scores, table = simulation.run_season(products, days, seed)
+    scores, table = simulation.run_season(products, days, seed)
+    if as_json:
+        import json
+
+        spoilage = scores[0]
+        click.echo(json.dumps({"seed": seed, "products": products, "days": days, "episodes": spoilage.episodes,
+                               "predicted": spoilage.predicted, "warnings": spoilage.warnings,
+                               "true_warnings": spoilage.true_warnings, "leads": spoilage.leads}))
+        return
     click.echo(table)

@@ -104,3 +104,14 @@ def test_the_job_meets_its_targets_on_a_season():
     assert spoilage.recall >= 0.9, table
     assert spoilage.precision >= 0.7, table
     assert spoilage.median_lead >= 7, table
+
+
+def test_the_command_prints_the_score_as_json_for_pooling(app):
+    import json
+
+    result = app.test_cli_runner().invoke(args=["alerts", "simulate", "--products", "6", "--days", "42",
+                                                "--seed", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    score = json.loads(result.output.strip().splitlines()[-1])
+    assert score["seed"] == 2 and score["predicted"] == len(score["leads"]) <= score["episodes"]
+    assert 0 <= score["true_warnings"] <= score["warnings"]
