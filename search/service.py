@@ -191,23 +191,25 @@ def hydrate(ids: list[int], needles: list[str], scores: list[float] | None = Non
     products no longer on sale are dropped here). ``regions`` are region rows already read."""
     if not ids:
         return []
+    # One row per product and certification (a product has at most one of each kind): one round trip.
     rows = db.session.execute(
         sa.select(Product.id, Product.name, Product.description, Product.price_fen, Product.sales_unit,
                   Product.specification, Product.stock, Product.sold_quantity, Product.origin_county_id,
                   Product.is_urgent_sale, Product.harvest_months, Category.id.label("category_id"),
                   Category.name.label("category_name"), Supplier.id.label("supplier_id"),
-                  Supplier.name.label("supplier_name"), Supplier.type.label("supplier_type"))
+                  Supplier.name.label("supplier_name"), Supplier.type.label("supplier_type"),
+                  ProductCertification.kind.label("certification"))
         .join(Supplier, Supplier.id == Product.supplier_id).join(Category, Category.id == Product.category_id)
+        .outerjoin(ProductCertification, ProductCertification.product_id == Product.id)
         .where(Product.id.in_(ids), Product.status == ProductStatus.LISTED,
                Supplier.status == SupplierStatus.APPROVED)
     ).all()
-    found = {r.id: r for r in rows}
+    found = {}
     certifications: dict[int, list[str]] = {}
-    for product_id, kind in db.session.execute(
-        sa.select(ProductCertification.product_id, ProductCertification.kind)
-        .where(ProductCertification.product_id.in_(list(found)))
-    ):
-        certifications.setdefault(product_id, []).append(kind.value)
+    for row in rows:
+        found.setdefault(row.id, row)
+        if row.certification is not None:
+            certifications.setdefault(row.id, []).append(row.certification.value)
     regions = lookups.regions_with_ancestors({r.origin_county_id for r in rows}, regions)
     month_bit = 1 << (current_month() - 1)
     score_of = dict(zip(ids, scores or [], strict=False))
