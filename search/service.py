@@ -23,18 +23,16 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, url_for
-from sqlalchemy.orm import joinedload, selectinload
 
 from core.extensions import db
 from core.money import format_fen
 from core.registry.models import Region, RegionLevel
-from search import labels
+from search import labels, lookups
 from search import text as tx
 from search.backends import get_backend
 from search.backends.base import PRICE_BANDS, SearchQuery
-from search.documents import regions_with_ancestors
 from search.errors import invalid_cursor
-from shop.models import Category, Product, ProductStatus, Supplier, SupplierStatus
+from shop.models import Category, Product, ProductCertification, ProductStatus, Supplier, SupplierStatus
 
 SHOP_TIMEZONE = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 20
@@ -89,13 +87,15 @@ def run_search(params: SearchParams) -> dict:
     backend = get_backend()
     page = backend.search(query)
     needles = [v for term in terms for v in term.variants]
+    # The hits' counties are among the counted ones: one read of regions names both.
+    regions = lookups.regions_with_ancestors(set(page.facets.county))
     result = {
         "query": params.q,
         "terms": [t.text for t in terms],
         "sort": sort,
         "total": page.total,
-        "hits": hydrate(page.ids, needles, page.scores),
-        "facets": facets(page.facets, query, params),
+        "hits": hydrate(page.ids, needles, page.scores, regions),
+        "facets": facets(page.facets, query, params, regions),
         "next_cursor": encode_cursor(page.next_after, scope) if page.next_after else None,
         "did_you_mean": None,
         "suggestions": [],
@@ -138,10 +138,6 @@ def decode_cursor(cursor: str, scope: str) -> tuple:
 
 
 # --- filters ---------------------------------------------------------------------------------------
-
-
-def _categories() -> list[Category]:
-    return list(db.session.execute(sa.select(Category).order_by(Category.position, Category.id)).scalars())
 
 
 def _category_filter(category_id: int | None) -> tuple[int, ...] | None:
@@ -189,30 +185,44 @@ def product_url(product_id: int) -> str | None:
     return url_for("shop.product", product_id=product_id)
 
 
-def hydrate(ids: list[int], needles: list[str], scores: list[float] | None = None) -> list[dict]:
+def hydrate(ids: list[int], needles: list[str], scores: list[float] | None = None,
+            regions: dict | None = None) -> list[dict]:
     """Hits for ``ids``, in order, read live from the shop (an index may lag a moment behind:
-    products no longer on sale are dropped here)."""
+    products no longer on sale are dropped here). ``regions`` are region rows already read."""
     if not ids:
         return []
+    # One row per product and certification (a product has at most one of each kind): one round trip.
     rows = db.session.execute(
-        sa.select(Product, Supplier).join(Supplier, Supplier.id == Product.supplier_id)
+        sa.select(Product.id, Product.name, Product.description, Product.price_fen, Product.sales_unit,
+                  Product.specification, Product.stock, Product.sold_quantity, Product.origin_county_id,
+                  Product.is_urgent_sale, Product.harvest_months, Category.id.label("category_id"),
+                  Category.name.label("category_name"), Supplier.id.label("supplier_id"),
+                  Supplier.name.label("supplier_name"), Supplier.type.label("supplier_type"),
+                  ProductCertification.kind.label("certification"))
+        .join(Supplier, Supplier.id == Product.supplier_id).join(Category, Category.id == Product.category_id)
+        .outerjoin(ProductCertification, ProductCertification.product_id == Product.id)
         .where(Product.id.in_(ids), Product.status == ProductStatus.LISTED,
                Supplier.status == SupplierStatus.APPROVED)
-        .options(selectinload(Product.certifications), joinedload(Product.category))
     ).all()
-    found = {p.id: (p, s) for p, s in rows}
-    regions = regions_with_ancestors(db.session, {p.origin_county_id for p, _ in rows})
-    month = current_month()
+    found = {}
+    certifications: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.id, row)
+        if row.certification is not None:
+            certifications.setdefault(row.id, []).append(row.certification.value)
+    regions = lookups.regions_with_ancestors({r.origin_county_id for r in rows}, regions)
+    month_bit = 1 << (current_month() - 1)
     score_of = dict(zip(ids, scores or [], strict=False))
     hits = []
     for product_id in ids:
         if product_id not in found:
             continue
-        product, supplier = found[product_id]
+        product = found[product_id]
         county = regions.get(product.origin_county_id)
         chain = [regions[int(x)] for x in (county.path if county else "").strip("/").split("/")
                  if x and int(x) in regions]
         by_level = {r.level.value: r.name for r in chain}
+        supplier_type = product.supplier_type.value
         hits.append({
             "id": product.id,
             "name": product.name,
@@ -228,17 +238,17 @@ def hydrate(ids: list[int], needles: list[str], scores: list[float] | None = Non
             "specification": product.specification,
             "stock": product.stock,
             "sold_quantity": product.sold_quantity,
-            "category": {"id": product.category.id, "name": product.category.name},
+            "category": {"id": product.category_id, "name": product.category_name},
             "origin": {level: by_level.get(level) for level in ("province", "city", "county")},
-            "supplier": {"id": supplier.id, "name": supplier.name, "type": supplier.type.value,
-                         "type_label": str(labels.SUPPLIER_TYPE.get(supplier.type.value, supplier.type.value))},
+            "supplier": {"id": product.supplier_id, "name": product.supplier_name, "type": supplier_type,
+                         "type_label": str(labels.SUPPLIER_TYPE.get(supplier_type, supplier_type))},
             "certifications": [
-                {"value": c.kind.value, "label": str(labels.CERTIFICATION.get(c.kind.value, c.kind.value))}
-                for c in sorted(product.certifications, key=lambda c: c.kind.value)
+                {"value": kind, "label": str(labels.CERTIFICATION.get(kind, kind))}
+                for kind in sorted(certifications.get(product_id, []))
             ],
             "is_key_assistance_county": bool(county and county.is_key_assistance_county),
             "is_urgent_sale": product.is_urgent_sale,
-            "in_season": product.in_season(month),
+            "in_season": bool(product.harvest_months & month_bit),
             "score": score_of.get(product_id),
         })
     return hits
@@ -247,11 +257,11 @@ def hydrate(ids: list[int], needles: list[str], scores: list[float] | None = Non
 # --- facets ----------------------------------------------------------------------------------------
 
 
-def facets(raw, query: SearchQuery, params: SearchParams) -> dict:
+def facets(raw, query: SearchQuery, params: SearchParams, regions: dict | None = None) -> dict:
     """Counts with names: the category tree and the origin tree rolled up from leaves and counties."""
     return {
         "category": _category_tree(raw.category, params.category),
-        "origin": _origin_tree(raw.county, params.region),
+        "origin": _origin_tree(raw.county, params.region, regions),
         "certification": [
             {"value": k, "label": str(v), "count": raw.certification.get(k, 0), "selected": params.certification == k}
             for k, v in labels.CERTIFICATION.items() if raw.certification.get(k)
@@ -274,7 +284,7 @@ def facets(raw, query: SearchQuery, params: SearchParams) -> dict:
 def _category_tree(leaf_counts: dict[int, int], selected: int | None) -> list[dict]:
     if not leaf_counts:
         return []
-    categories = {c.id: c for c in _categories()}
+    categories = {c.id: c for c in lookups.categories()}
     totals: dict[int, int] = {}
     for cid, n in leaf_counts.items():
         seen: set[int] = set()
@@ -292,10 +302,10 @@ def _category_tree(leaf_counts: dict[int, int], selected: int | None) -> list[di
     return roots
 
 
-def _origin_tree(county_counts: dict[int, int], selected: int | None) -> list[dict]:
+def _origin_tree(county_counts: dict[int, int], selected: int | None, regions: dict | None = None) -> list[dict]:
     if not county_counts:
         return []
-    regions = regions_with_ancestors(db.session, set(county_counts))
+    regions = lookups.regions_with_ancestors(set(county_counts), regions)
     totals: dict[int, int] = {}
     for county_id, n in county_counts.items():
         county = regions.get(county_id)
@@ -345,7 +355,7 @@ def suggest(q: str, limit: int = SUGGEST_LIMIT) -> list[dict]:
         norm = tx.normalize(name)
         return all(any(v in norm for v in t.variants) for t in terms)
 
-    categories = [c for c in _categories() if contains_all(c.name)]
+    categories = [c for c in lookups.categories() if contains_all(c.name)]
     out: list[dict] = []
     seen: set[str] = set()
 

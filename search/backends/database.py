@@ -34,6 +34,7 @@ from core.database import UTCDateTime, utcnow
 from core.extensions import db
 from core.registry.models import Region
 from search import text as tx
+from search.backends import database_pg
 from search.backends.base import (
     FIELD_WEIGHTS,
     KEY_COUNTY_TENTHS,
@@ -51,6 +52,8 @@ from search.models import SearchDocument
 from shop.models import Certification, Product, ProductCertification, Supplier, SupplierType
 
 RELATED_CANDIDATES = 200
+# What a document says; a document whose stored columns equal these is not rewritten.
+CONTENT_COLUMNS = ("name_text", "category_text", "origin_text", "extra_text", "all_text", "grams", "fingerprint")
 
 P, S, D = Product, Supplier, SearchDocument
 County = aliased(Region, name="origin_county")
@@ -62,6 +65,12 @@ class DatabaseBackend(SearchBackend):
     # --- reading --------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> BackendPage:
+        if db.session.get_bind().dialect.name == "postgresql":
+            return database_pg.search(self, query)
+        return self.search_in_three_statements(query)
+
+    def search_in_three_statements(self, query: SearchQuery) -> BackendPage:
+        """The page, the facet counts and the certification counts, each finding the match again."""
         session = db.session
         where = self._where(query)
         score = self._score(query)
@@ -126,25 +135,32 @@ class DatabaseBackend(SearchBackend):
     def apply(self, session: Session, changes: list[tuple[int, IndexDocument | None]]) -> ApplyOutcome:
         # One transaction: the order inside it does not matter, only the final state does.
         ids = sorted({product_id for product_id, _ in changes})
-        if ids:
-            session.execute(sa.delete(SearchDocument.__table__).where(SearchDocument.product_id.in_(ids)))
-            if session.get_bind().dialect.name == "sqlite":
-                session.execute(sa.text("DELETE FROM search_fts WHERE rowid IN (SELECT value FROM json_each(:ids))"),
-                                {"ids": _json_ids(ids)})
-        self._insert(session, [doc for _, doc in changes if doc is not None])
+        self._write(session, ids, [doc for _, doc in changes if doc is not None])
         return ApplyOutcome()
 
     def rebuild(self, session: Session, progress=None) -> int:
-        """Replace every document in one transaction: readers see the old index until it commits."""
-        session.execute(sa.delete(SearchDocument.__table__))
-        if session.get_bind().dialect.name == "sqlite":
-            session.execute(sa.text("DELETE FROM search_fts"))
+        """Bring every document up to date in one transaction: readers see the old index until it commits.
+
+        Documents whose text is unchanged are left where they are: rewriting all of them on
+        PostgreSQL left a dead copy of every row (and its GIN entries) behind each rebuild, and
+        searches then walked five times the pages they needed until a vacuum ran.
+        """
         count = 0
+        seen: set[int] = set()
         for batch in iter_documents(session):
-            self._insert(session, batch)
+            ids = [doc.product_id for doc in batch]
+            self._write(session, ids, batch)
+            seen.update(ids)
             count += len(batch)
             if progress:
                 progress(count)
+        gone = sorted(set(session.execute(sa.select(D.product_id)).scalars()) - seen)
+        for start in range(0, len(gone), 1000):
+            self._write(session, gone[start : start + 1000], [])
+        if session.get_bind().dialect.name == "sqlite":
+            # Rows of products that have no document any more (nothing else may be left in search_fts).
+            session.execute(sa.text("DELETE FROM search_fts WHERE rowid NOT IN "
+                                    "(SELECT product_id FROM search_document)"))
         return count
 
     def fingerprints(self, session: Session) -> dict[int, str]:
@@ -158,26 +174,35 @@ class DatabaseBackend(SearchBackend):
         db.session.execute(sa.select(D.product_id).limit(1)).all()
         return {"backend": self.name, "dialect": db.session.get_bind().dialect.name}
 
-    def _insert(self, session: Session, docs: list[IndexDocument]) -> None:
-        if not docs:
+    def _write(self, session: Session, ids: list[int], docs: list[IndexDocument]) -> None:
+        """Make the documents of ``ids`` what ``docs`` say (no document: none), touching only rows that differ."""
+        if not ids:
             return
         now = utcnow()
-        rows = []
-        for doc in docs:
-            segments = [doc.name, doc.category_text, doc.origin_text, doc.extra_text]
-            name, category, origin, extra = (" ".join(tx.runs(s)) for s in segments)
-            rows.append({
-                "product_id": doc.product_id, "name_text": name, "category_text": category, "origin_text": origin,
-                "extra_text": extra, "all_text": " ".join(x for x in (name, category, origin, extra) if x),
-                "grams": " ".join(tx.gram_set(segments)), "fingerprint": doc.text_fingerprint(), "indexed_at": now,
-            })
-        session.execute(sa.insert(SearchDocument.__table__), rows)
-        if session.get_bind().dialect.name == "sqlite":
+        wanted = {doc.product_id: (doc, _row(doc, now)) for doc in docs}
+        current = {r.product_id: tuple(r[1:]) for r in session.execute(
+            sa.select(D.product_id, *[D.__table__.c[name] for name in CONTENT_COLUMNS]).where(D.product_id.in_(ids))
+        )}
+        same = {pid for pid, (_, row) in wanted.items()
+                if current.get(pid) == tuple(row[name] for name in CONTENT_COLUMNS)}
+        stale = [pid for pid in ids if pid in current and pid not in same]
+        if stale:
+            session.execute(sa.delete(SearchDocument.__table__).where(SearchDocument.product_id.in_(stale)))
+        fresh = [pair for pid, pair in wanted.items() if pid not in same]
+        if not fresh and not stale:
+            return
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        if sqlite:
+            session.execute(sa.text("DELETE FROM search_fts WHERE rowid IN (SELECT value FROM json_each(:ids))"),
+                            {"ids": _json_ids(stale + [doc.product_id for doc, _ in fresh])})
+        if fresh:
+            session.execute(sa.insert(SearchDocument.__table__), [row for _, row in fresh])
+        if sqlite and fresh:
             session.execute(
                 sa.text("INSERT INTO search_fts (rowid, grams) VALUES (:id, :grams)"),
                 [{"id": doc.product_id,
                   "grams": tx.fts_text([doc.name, doc.category_text, doc.origin_text, doc.extra_text])}
-                 for doc in docs],
+                 for doc, _ in fresh],
             )
 
     # --- query building -------------------------------------------------------------------
@@ -305,6 +330,16 @@ class DatabaseBackend(SearchBackend):
             ):
                 facets.certification[getattr(kind, "value", kind)] = n
         return facets, total
+
+
+def _row(doc: IndexDocument, now: datetime) -> dict[str, Any]:
+    segments = [doc.name, doc.category_text, doc.origin_text, doc.extra_text]
+    name, category, origin, extra = (" ".join(tx.runs(s)) for s in segments)
+    return {
+        "product_id": doc.product_id, "name_text": name, "category_text": category, "origin_text": origin,
+        "extra_text": extra, "all_text": " ".join(x for x in (name, category, origin, extra) if x),
+        "grams": " ".join(tx.gram_set(segments)), "fingerprint": doc.text_fingerprint(), "indexed_at": now,
+    }
 
 
 def _grams_array() -> sa.ColumnElement:
