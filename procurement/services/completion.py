@@ -286,12 +286,11 @@ def _unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Se
 
 def unit_figures_page(year: int, scope: sa.ColumnElement[bool] | None, page: int, per_page: int, *,
                       on: date | None = None) -> Page:
-    """One page of ``unit_figures`` (by name, then id), counted and cut in the database."""
+    """Page ``page`` of ``unit_figures`` (by name, then id), counted and cut in the database; past the
+    last page, no items."""
     stmt = _unit_figures_stmt(year, scope)
     count = int(_rows(sa.select(sa.func.count()).select_from(
         stmt.with_only_columns(BuyerUnit.id).order_by(None).subquery())).scalar_one())
-    pages = max(1, -(-count // per_page))
-    page = min(max(page, 1), pages)
     rows = _unit_rows(stmt.limit(per_page).offset((page - 1) * per_page), year, time_progress(year, on),
                       counted_channels())
     return Page(items=rows, page=page, per_page=per_page, total=count)
