@@ -179,9 +179,11 @@ def record_unrecorded(connection: sa.Connection) -> int:
     if postgres:
         for name in TRIGGERS:
             connection.execute(sa.text(f"ALTER TABLE unit_side_entry DISABLE TRIGGER {name}"))
-    written = 0
     for select in completion_selects(connection.dialect.name):
-        written += connection.execute(sa.insert(UnitSideEntry).from_select(ENTRY_COLUMNS, select)).rowcount
+        connection.execute(sa.insert(UnitSideEntry).from_select(ENTRY_COLUMNS, select))
+    # Counted, not taken from the cursor: drivers do not all report an INSERT … SELECT's row count.
+    written = int(connection.execute(sa.select(sa.func.count()).select_from(UnitSideEntry)
+                                     .where(UnitSideEntry.id >= first)).scalar_one())
     if postgres:
         add_totals(connection, first)
         for name in TRIGGERS:
