@@ -1,10 +1,14 @@
-"""procurement: the side ledger of employees' purchases and help-sales, with its maintained totals
+"""procurement: the side ledger of employees' purchases and help-sales, with its maintained totals;
+the plan ledger's total per county of origin
 
 An append-only entry per completed consumer order line that counts as a unit's employee purchase
 (职工个人) or help-sale (帮助销售), and per later refund; totals per unit, year and kind (with
 months) and per unit, year, kind and county of origin, kept by triggers on the entries as the
 plan ledger's are. See procurement/models_side.py. Existing completed orders are entered here,
 set-based, before the triggers exist; the totals are then added up once.
+
+The plan ledger gets a third maintained total, per year, county of origin and channel for all
+units (plan_county_total): its triggers (migration a5c0a1b2c005) are rewritten with a third upsert.
 
 Revision ID: a9c4d5e6c009
 Revises: a8b3c4d5c008
@@ -27,6 +31,12 @@ TOTALS = (
     ("unit_side_origin_total", ("unit_id", "year", "kind", "origin_county_id"), False),
 )
 MONTHS = [f"m{m:02d}" for m in range(1, 13)]
+# The plan ledger's totals before (a5c0a1b2c005) and after this revision.
+LEDGER_TOTALS = (
+    ("plan_year_total", ("unit_id", "year", "channel"), True),
+    ("plan_origin_total", ("unit_id", "year", "origin_county_id", "category_id", "channel"), False),
+)
+COUNTY_TOTAL = ("plan_county_total", ("year", "origin_county_id", "channel"), False)
 COLUMNS = "unit_id, kind, year, month, reason, amount_fen, order_line_id, origin_county_id, recorded_at"
 
 
@@ -35,11 +45,11 @@ def _kind():
                    length=32)
 
 
-def _upserts(sign: str) -> str:
+def _upserts(sign: str, totals=TOTALS) -> str:
     """One statement per total adding ``sign`` × the entry's amount (the same SQL on both databases)."""
     row = "NEW" if sign == "+" else "OLD"
     statements = []
-    for table, keys, by_month in TOTALS:
+    for table, keys, by_month in totals:
         columns = ", ".join(keys)
         amounts = ["amount_fen", *(MONTHS if by_month else [])]
         values = [f"{row}.{k}" for k in keys] + [f"{sign}{row}.amount_fen"]
@@ -81,7 +91,39 @@ def _existing_entries(postgres: bool) -> list[str]:
     ]
 
 
+def _channel():
+    return sa.Enum('canteen', 'union', name='purchasechannel_values', native_enum=False, create_constraint=True,
+                   length=32)
+
+
+def _ledger_triggers(totals) -> None:
+    """(Re)create the plan ledger's triggers adding each row to ``totals``."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for name, sign, event in (("added", "+", "INSERT"), ("removed", "-", "DELETE")):
+        row = "NEW" if sign == "+" else "OLD"
+        if postgres:
+            op.execute(f"CREATE OR REPLACE FUNCTION plan_ledger_{name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                       f"BEGIN\n{_upserts(sign, totals)}\nRETURN {row};\nEND $$")
+        else:
+            op.execute(f"DROP TRIGGER IF EXISTS plan_ledger_{name}")
+            op.execute(f"CREATE TRIGGER plan_ledger_{name} AFTER {event} ON plan_ledger_entry "
+                       f"FOR EACH ROW BEGIN\n{_upserts(sign, totals)}\nEND")
+
+
 def upgrade():
+    op.create_table('plan_county_total',
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('origin_county_id', sa.Integer(), nullable=False),
+    sa.Column('channel', _channel(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.ForeignKeyConstraint(['origin_county_id'], ['region.id'], name=op.f('fk_plan_county_total_origin_county_id_region'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('year', 'origin_county_id', 'channel', name=op.f('pk_plan_county_total'))
+    )
+    op.execute("INSERT INTO plan_county_total (year, origin_county_id, channel, amount_fen) "
+               "SELECT year, origin_county_id, channel, SUM(amount_fen) FROM plan_ledger_entry "
+               "GROUP BY year, origin_county_id, channel")
+    _ledger_triggers((*LEDGER_TOTALS, COUNTY_TOTAL))
+
     op.create_table('unit_side_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -154,6 +196,8 @@ def upgrade():
 
 
 def downgrade():
+    _ledger_triggers(LEDGER_TOTALS)
+    op.drop_table('plan_county_total')
     postgres = op.get_bind().dialect.name == "postgresql"
     for name in ("added", "removed"):
         if postgres:
