@@ -273,10 +273,12 @@ def unit_figures(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: 
 def _unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Select:
     ledger = _ledger_sums(PlanYearTotal, year, PlanYearTotal.unit_id).subquery("ledger")
     side = _side_sums(year, UnitSideTotal.unit_id).subquery("side")
+    # Sums as integers and the type as its plain value: ten thousand rows, no Decimal or enum per cell.
+    amounts = [sa.cast(c, sa.BigInteger) for c in (ledger.c.canteen, ledger.c.union_, side.c.employee,
+                                                   side.c.help_sales)]
     stmt = (
-        sa.select(BuyerUnit.id, BuyerUnit.name, BuyerUnit.type, BuyerUnit.parent_id, BuyerUnit.region_id,
-                  Region.name, Region.path, UnitPlan.plan_fen, ledger.c.canteen, ledger.c.union_,
-                  side.c.employee, side.c.help_sales)
+        sa.select(BuyerUnit.id, BuyerUnit.name, sa.type_coerce(BuyerUnit.type, sa.String), BuyerUnit.parent_id,
+                  BuyerUnit.region_id, Region.name, Region.path, UnitPlan.plan_fen, *amounts)
         .join(Region, Region.id == BuyerUnit.region_id)
         .outerjoin(UnitPlan, sa.and_(UnitPlan.unit_id == BuyerUnit.id, UnitPlan.year == year))
         .outerjoin(ledger, ledger.c.unit_id == BuyerUnit.id)
@@ -299,11 +301,14 @@ def unit_figures_page(year: int, scope: sa.ColumnElement[bool] | None, page: int
     return Page(items=rows, page=page, per_page=per_page, total=count)
 
 
+_UNIT_TYPES = {t.value: t for t in UnitType}
+
+
 def _unit_rows(stmt, year: int, progress: Decimal, channels: frozenset[str]) -> list[UnitFigures]:
     return [
-        UnitFigures(year=year, plan_fen=None if plan is None else int(plan), canteen_fen=int(canteen or 0),
-                    union_fen=int(union or 0), employee_fen=int(emp or 0), help_sales_fen=int(helped or 0),
-                    time_progress=progress, channels=channels, unit_id=uid, name=name, type=UnitType(utype),
+        UnitFigures(year=year, plan_fen=plan, canteen_fen=canteen or 0, union_fen=union or 0, employee_fen=emp or 0,
+                    help_sales_fen=helped or 0, time_progress=progress, channels=channels, unit_id=uid, name=name,
+                    type=_UNIT_TYPES[utype],
                     parent_id=parent_id, region_id=region_id, region_name=region_name, region_path=path)
         for (uid, name, utype, parent_id, region_id, region_name, path, plan, canteen, union, emp,
              helped) in _rows(stmt)
