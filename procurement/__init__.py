@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         models_completion,
         models_ledger,
         models_orders,
+        models_side,
         views,
     )
     from procurement.admin_links import ACCOUNT_SECTIONS, ADMIN_LINKS
@@ -30,6 +31,9 @@ def init_app(app: Flask) -> None:
     from procurement.views import orders as order_views  # noqa: F401  (procurement-order pages)
 
     load_settings(app)
+    from procurement.services import side_ledger
+
+    side_ledger.install()  # employees' purchases and help-sales entered as sub-orders complete
     app.register_blueprint(bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(views.completion.assets_bp)  # the completion charts' script and style

@@ -5,6 +5,12 @@ the list of units with their figures, and the lagging units. Money is integer fe
 are decimal strings with two decimals ("35.98"). Units are shown as the caller may see them
 (administrators: their region; unit members: their unit, a unit administrator also its
 sub-units); regions are for administrators.
+
+The two lists (units, lagging units) come a page at a time, as the other lists of the API do:
+``page`` (from 1) and ``per_page`` (default 100, at most 1,000). The answer keeps its fields
+(``year``, ``items``) and adds ``total``, ``page``, ``per_page`` and ``pages``, so a client
+written when the whole list came at once still reads the first page and can tell from ``total``
+that there is more; past the last page ``items`` is empty.
 """
 
 from __future__ import annotations
@@ -12,19 +18,21 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from core.errors import Forbidden, NotFound
 from core.extensions import db
+from core.pagination import Page
 from core.permissions import Permission, require
 from core.registry.models import Region
 from core.registry.services import user_may_see_region
-from procurement.models import BuyerUnit
 from procurement.services import common, completion
 
 blp = Blueprint("completion_api", __name__, url_prefix="/api/v1", description="Plan completion figures")
 
 PERCENT = {"description": "percent with two decimals, as a string"}
+PER_PAGE = 100
+MAX_PER_PAGE = 1_000
 
 
 class FiguresSchema(Schema):
@@ -87,6 +95,10 @@ class YearQuerySchema(Schema):
 
 class UnitListQuerySchema(YearQuerySchema):
     region_id = fields.Int(load_default=None)
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000),
+                      metadata={"description": "which page of the list, from 1"})
+    per_page = fields.Int(load_default=PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE),
+                          metadata={"description": f"units per page (default {PER_PAGE}, at most {MAX_PER_PAGE})"})
 
 
 class LaggingQuerySchema(UnitListQuerySchema):
@@ -96,6 +108,10 @@ class LaggingQuerySchema(UnitListQuerySchema):
 
 class UnitListSchema(Schema):
     year = fields.Int()
+    total = fields.Int(metadata={"description": "units in the whole list"})
+    page = fields.Int()
+    per_page = fields.Int()
+    pages = fields.Int(metadata={"description": "pages in the whole list (at least 1)"})
     items = fields.List(fields.Nested(UnitFiguresSchema))
 
 
@@ -130,12 +146,18 @@ def unit_completion(args, unit_id: int):
 @blp.arguments(UnitListQuerySchema, location="query")
 @blp.response(200, UnitListSchema)
 def list_unit_completion(args):
-    """Every unit the caller may see with its figures for the year (units without a plan included)."""
+    """Every unit the caller may see with its figures for the year (units without a plan included), by
+    name, a page at a time."""
     year = _year(args["year"])
     scope = common.visible_units_clause(current_user)
     if args["region_id"] is not None:
         scope = scope & completion.region_subtree_scope(_region(args["region_id"]))
-    return {"year": year, "items": completion.unit_figures(year, scope)}
+    return _list_body(year, completion.unit_figures_page(year, scope, args["page"], args["per_page"]))
+
+
+def _list_body(year: int, page: Page) -> dict:
+    return {"year": year, "total": page.total, "page": page.page, "per_page": page.per_page, "pages": page.pages,
+            "items": page.items}
 
 
 @blp.route("/completion/regions/<int:region_id>")
@@ -161,11 +183,14 @@ def lagging(args):
     region = _region(args["region_id"]) if args["region_id"] is not None else current_user.region
     if region is None and not common.is_admin(current_user):
         raise Forbidden(_("Only administrators see the lagging units."))
-    rows = completion.lagging_units(year, args["min_gap_points"], region=region)
-    visible = {uid for (uid,) in db.session.execute(
-        db.select(BuyerUnit.id).where(common.visible_units_clause(current_user),
-                                      BuyerUnit.id.in_([r.unit_id for r in rows])))}
-    return {"year": year, "items": [r for r in rows if r.unit_id in visible]}
+    points = completion.lag_points_setting() if args["min_gap_points"] is None else args["min_gap_points"]
+    scope = common.visible_units_clause(current_user)
+    if region is not None:
+        scope = scope & completion.region_subtree_scope(region)
+    rows = completion.rank_lagging(completion.unit_figures(year, scope), points)
+    start = (args["page"] - 1) * args["per_page"]
+    return _list_body(year, Page(items=rows[start:start + args["per_page"]], page=args["page"],
+                                 per_page=args["per_page"], total=len(rows)))
 
 
 def _region_body(figures: completion.RegionFigures) -> dict:

@@ -137,11 +137,21 @@ def seed_procurement(ctx: SeedContext) -> None:
 
     seed_demo_orders(ctx, units)
     ctx.made["units"] = units
+    _enter_side_ledger(ctx)
+
+
+def _enter_side_ledger(ctx: SeedContext) -> None:
+    """Employees' purchases and help-sales of the orders written in bulk (past the session hook that
+    enters them in the application), one INSERT … SELECT per kind; a rerun enters nothing twice."""
+    from procurement.services.side_ledger import record_unrecorded
+
+    ctx.count("side ledger entries (employees' purchases, help-sales)", record_unrecorded(db.session.connection()))
 
 
 def scale_procurement(ctx: SeedContext, n: int) -> None:
     """One synthetic order in ten arrived with a unit's promotion code (one set-based UPDATE); with
-    ``--units``, the synthetic buyer units and their procurement orders (``procurement.demo_units``)."""
+    ``--units``, the synthetic buyer units and their procurement orders (``procurement.demo_units``);
+    then the side ledger of the new orders (set-based, its totals too)."""
     codes = REFERRAL_CODES
     case = sa.case(*((Order.id % len(codes) == i, code) for i, code in enumerate(codes)))
     result = db.session.execute(
@@ -156,6 +166,7 @@ def scale_procurement(ctx: SeedContext, n: int) -> None:
         from procurement.demo_units import scale_units
 
         scale_units(ctx, ctx.units)
+    _enter_side_ledger(ctx)
 
 
 SEEDER = Seeder(name="procurement", order=20, seed=seed_procurement, scale=scale_procurement,

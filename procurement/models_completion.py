@@ -1,9 +1,10 @@
 """Maintained totals of the plan ledger, so that completion dashboards read thousands of rows, not millions.
 
 The plan ledger (``plan_ledger_entry``) is append-only. Database triggers (created by this
-domain's migration, on SQLite and PostgreSQL alike) add every ledger row's amount to two
-totals in the same transaction — per unit and year (with its months), and per unit and county of
-origin and category — and take it off again if a row is ever deleted. No application code writes
+domain's migrations, on SQLite and PostgreSQL alike) add every ledger row's amount to three
+totals in the same transaction — per unit and year (with its months), per unit and county of
+origin and category, and per county of origin for all units — and take it off again if a row is
+ever deleted. No application code writes
 these tables, so they cannot drift from the ledger; ``completion.totals_drift`` compares them
 with the ledger for the tests.
 """
@@ -59,7 +60,22 @@ class PlanOriginTotal(db.Model):
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
+class PlanCountyTotal(db.Model):
+    """All units' counted procurement in a year per county of origin: the dashboard's "where the money
+    went" for every region at once reads a few dozen rows here instead of every unit's (hundreds of
+    thousands in ``plan_origin_total``). Every acceptance of a county's products in the year updates the
+    same row, so such acceptances wait for each other's commit: a short wait, acceptances are rare."""
+
+    __tablename__ = "plan_county_total"
+
+    year: Mapped[int] = mapped_column(primary_key=True)
+    origin_county_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[PurchaseChannel] = mapped_column(str_enum(PurchaseChannel), primary_key=True)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
 TOTALS = (
     (PlanYearTotal.__tablename__, ("unit_id", "year", "channel")),
     (PlanOriginTotal.__tablename__, ("unit_id", "year", "origin_county_id", "category_id", "channel")),
+    (PlanCountyTotal.__tablename__, ("year", "origin_county_id", "channel")),
 )

@@ -8,8 +8,8 @@ behind it. The year and month are those of the acceptance (or of the return), in
 Asia/Shanghai time, stored so that roll-ups group by plain columns.
 
 Employee-personal purchases (职工个人) and help-sales (帮助销售) are not written
-here: they are read from the shop's completed orders, and help-sales are never
-mixed into a unit's own purchases.
+here but in the side ledger (``procurement.models_side``), entered from the
+shop's completed orders; help-sales are never mixed into a unit's own purchases.
 """
 
 from __future__ import annotations

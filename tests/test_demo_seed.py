@@ -73,6 +73,42 @@ def _scalars(stmt) -> list:
     return list(db.session.execute(stmt).scalars())
 
 
+def _side_ledger_matches_the_orders() -> None:
+    """Employees' purchases and help-sales in the side ledger's totals equal what the orders say, computed
+    here line by line the way the figures were computed live before the side ledger (set-based seeding
+    must enter exactly those); nothing is left unentered and the totals equal their entries."""
+    from collections import defaultdict
+
+    from procurement.models import UnitEmployee
+    from procurement.models_side import UnitSideTotal
+    from procurement.services import completion, side_ledger
+    from procurement.services.common import LOCAL_TIMEZONE
+
+    codes = dict(db.session.execute(sa.select(BuyerUnit.promotion_code, BuyerUnit.id)
+                                    .where(BuyerUnit.promotion_code.is_not(None))).all())
+    employers = {user: (unit, since) for user, unit, since in db.session.execute(
+        sa.select(UnitEmployee.user_id, UnitEmployee.unit_id, UnitEmployee.since)).all()}
+    expected: dict[tuple, int] = defaultdict(int)
+    for buyer, code, completed_at, amount in db.session.execute(
+            sa.select(Order.buyer_id, Order.referral_code, SubOrder.completed_at,
+                      (OrderLine.quantity - OrderLine.refunded_quantity) * OrderLine.unit_price_fen)
+            .select_from(OrderLine).join(SubOrder).join(Order)
+            .where(Order.kind == OrderKind.CONSUMER, SubOrder.completed_at.is_not(None))):
+        year = completed_at.astimezone(LOCAL_TIMEZONE).year
+        employer, since = employers.get(buyer, (None, None))
+        employee_of = employer if employer is not None and since <= completed_at else None
+        if employee_of is not None:
+            expected[(employee_of, year, "employee")] += amount
+        if code in codes and codes[code] != employee_of:
+            expected[(codes[code], year, "help_sales")] += amount
+    totals = {(unit, year, kind.value): amount for unit, year, kind, amount in db.session.execute(
+        sa.select(UnitSideTotal.unit_id, UnitSideTotal.year, UnitSideTotal.kind, UnitSideTotal.amount_fen))}
+    assert {k: v for k, v in totals.items() if v} == {k: v for k, v in expected.items() if v}
+    assert any(kind == "help_sales" for _unit, _year, kind in totals)
+    assert side_ledger.unrecorded_count(db.session.connection()) == 0
+    assert completion.totals_drift() == 0
+
+
 def test_seed_creates_the_products_named_in_the_seeds(seed):
     seed()
     names = set(_scalars(sa.select(Product.name)))
@@ -188,6 +224,7 @@ def test_a_year_of_consumer_orders_adds_up(seed):
         .group_by(OrderLine.product_id)).all())
     for product in _scalars(sa.select(Product)):
         assert product.sold_quantity == sold.get(product.id, 0), product.name
+    _side_ledger_matches_the_orders()
 
 
 def test_seeding_twice_changes_nothing(seed):
@@ -308,7 +345,8 @@ def test_a_synthetic_step_runs_beside_the_steps_it_does_not_read(app):
 
 SCALED_TABLES = ("buyer_unit", "unit_member", "unit_address", "unit_plan", "user_account", "shop_order", "sub_order",
                  "order_line", "procurement_order", "procurement_part", "procurement_line", "plan_ledger_entry",
-                 "plan_year_total", "plan_origin_total", "product")
+                 "plan_year_total", "plan_origin_total", "product", "unit_side_entry", "unit_side_total",
+                 "unit_side_origin_total")
 
 
 def _scaled_counts() -> dict[str, int]:
@@ -335,6 +373,7 @@ def test_lines_per_product_adds_consumer_orders_to_the_synthetic_products_alread
     ).all())
     synthetic = _scalars(sa.select(Product).join(Supplier).where(Supplier.name.startswith(SCALE_MARK)))
     assert all(p.sold_quantity == sold.get(p.id, 0) for p in synthetic)
+    _side_ledger_matches_the_orders()
     before = _scaled_counts()
     seed(scale=100, lines_per_product=20)  # as many lines as asked for already: nothing is added
     seed(scale=100)
@@ -406,6 +445,7 @@ def test_units_come_with_plans_and_procurement_lines_whose_ledger_adds_up(seed):
     assert db.session.execute(sa.select(sa.func.count()).select_from(BuyerUnit)
                               .where(BuyerUnit.name.startswith(SCALE_UNIT_MARK))).scalar_one() == 32
     assert completion.totals_drift() == 0
+    _side_ledger_matches_the_orders()
 
 
 def test_the_command_line_takes_units_and_lines_per_product_only_with_scale(app):

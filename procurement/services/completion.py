@@ -5,18 +5,20 @@ What counts toward a unit's plan (the README's "What counts toward a plan"):
 - canteen (食堂) and union (工会) procurement: the plan ledger (``PlanLedgerEntry``), one row per
   accepted line amount and one negative row per return or refund after acceptance, in the year
   and month of the acceptance (or of the return), Asia/Shanghai time;
-- employee-personal purchases (职工个人): completed consumer orders of people who named the unit
-  as their employer, from the day they named it, net of refunded quantities, in the year and
-  month the sub-order completed;
+- employee-personal purchases (职工个人): completed consumer orders of people who had named the unit
+  as their employer when the sub-order completed (from the day they named it), net of refunded
+  quantities, in the year and month the sub-order completed;
 - which of the three channels count toward the plan is ``PLAN_COUNTED_CHANNELS``; every channel
   is still shown in its own column;
-- help-sales (帮助销售): completed orders that arrived with the unit's current promotion code,
-  net of refunds, leaving out the unit's own employees' orders (already in their channel). A
-  separate figure, never added to purchases.
+- help-sales (帮助销售): completed orders that carried the unit's promotion code when the sub-order
+  completed, net of refunds, leaving out the unit's own employees' orders (already in their
+  channel). A separate figure, never added to purchases.
 
 Every figure comes from a handful of aggregate queries over whole scopes (``GROUP BY`` unit,
-month or county), never a query per unit; the ledger is read through its maintained totals
-(``procurement.models_completion``), a few rows per unit instead of one per accepted line.
+month or county), never a query per unit, and never over the orders themselves: the plan ledger is
+read through its maintained totals (``procurement.models_completion``), employees' purchases and
+help-sales through the side ledger's (``procurement.models_side``, entered as sub-orders complete
+and are refunded), a few rows per unit instead of one per line.
 Money is integer fen; percentages are ``Decimal`` with two decimals, rounded half up.
 """
 
@@ -32,11 +34,13 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
+from core.pagination import Page
 from core.registry.models import Region
 from core.registry.services import subtree_ids
-from procurement.models import BuyerUnit, RegionPlan, UnitEmployee, UnitPlan, UnitStatus, UnitType
-from procurement.models_completion import MONTH_COLUMNS, TOTALS, PlanOriginTotal, PlanYearTotal
+from procurement.models import BuyerUnit, RegionPlan, UnitPlan, UnitStatus, UnitType
+from procurement.models_completion import MONTH_COLUMNS, TOTALS, PlanCountyTotal, PlanOriginTotal, PlanYearTotal
 from procurement.models_ledger import PlanLedgerEntry, PurchaseChannel
+from procurement.models_side import SIDE_TOTALS, SideKind, UnitSideOriginTotal, UnitSideTotal
 from procurement.services.common import LOCAL_TIMEZONE, descendant_ids
 from shop.models import Order, OrderKind, OrderLine, Product, SubOrder
 
@@ -109,12 +113,6 @@ def local_boundaries(year: int) -> list[datetime]:
     return [s.astimezone(UTC) for s in starts]
 
 
-def _month_of(column, year: int) -> sa.Case:
-    """The local month (1–12) of a UTC timestamp column inside ``year``, the same on every database."""
-    bounds = local_boundaries(year)
-    return sa.case(*[(column < bounds[m], m) for m in range(1, 12)], else_=12)
-
-
 # --- figures ------------------------------------------------------------------------------------
 
 
@@ -133,7 +131,10 @@ class Figures:
 
     @property
     def counted_fen(self) -> int:
-        return sum(getattr(self, f"{c}_fen") for c in self.channels)
+        # Spelled out rather than getattr per channel: the dashboard asks it of ten thousand units.
+        channels = self.channels
+        return ((self.canteen_fen if "canteen" in channels else 0) + (self.union_fen if "union" in channels else 0)
+                + (self.employee_fen if "employee" in channels else 0))
 
     @property
     def purchases_fen(self) -> int:
@@ -247,101 +248,67 @@ def _ledger_sums(total, year: int, *group_by) -> sa.Select:
             .where(total.year == year).group_by(*group_by))
 
 
-def _employee_sums(year: int, *group_by) -> sa.Select:
-    """Completed consumer purchases of the units' employees, from the day each named the unit."""
-    return (_consumer_lines()
-            .add_columns(*group_by, sa.func.coalesce(sa.func.sum(_net_line_amount()), 0).label("employee"))
-            .join(UnitEmployee, UnitEmployee.user_id == Order.buyer_id)
-            .where(_completed_in(year), SubOrder.completed_at >= UnitEmployee.since)
-            .group_by(*group_by))
-
-
-def _help_sales_sums(year: int, *group_by) -> sa.Select:
-    """Completed orders carrying a unit's promotion code, less its own employees' orders."""
-    promoter = aliased(BuyerUnit, name="promoter")
-    own = aliased(UnitEmployee, name="own_employee")
-    group_by = [promoter.id if c is BuyerUnit.id else c for c in group_by]
-    return (_consumer_lines()
-            .add_columns(*group_by, sa.func.coalesce(sa.func.sum(_net_line_amount()), 0).label("help_sales"))
-            .join(promoter, promoter.promotion_code == Order.referral_code)
-            .outerjoin(own, sa.and_(own.user_id == Order.buyer_id, own.unit_id == promoter.id,
-                                    own.since <= SubOrder.completed_at))
-            .where(_completed_in(year), own.user_id.is_(None))
-            .group_by(*group_by))
-
-
-@dataclass
-class SideSums:
-    """Employees' own purchases per (unit, local month, county of origin) and help-sales per (unit, local
-    month) in a year, for every unit: both read the shop's order lines, so a dashboard reads them once
-    (two GROUP BY queries) and every table of it adds up its own scope from these few rows."""
-
-    employee: dict[tuple[int, int, int], int]
-    help_sales: dict[tuple[int, int], int]
-
-    def by_unit(self) -> tuple[dict[int, int], dict[int, int]]:
-        employee: dict[int, int] = defaultdict(int)
-        helped: dict[int, int] = defaultdict(int)
-        for (unit_id, _month, _county), amount in self.employee.items():
-            employee[unit_id] += amount
-        for (unit_id, _month), amount in self.help_sales.items():
-            helped[unit_id] += amount
-        return employee, helped
-
-
-def side_sums(year: int) -> SideSums:
-    month = _month_of(SubOrder.completed_at, year).label("month")
-    employee = _rows(_employee_sums(year, UnitEmployee.unit_id, month, Product.origin_county_id)
-                     .join(Product, Product.id == OrderLine.product_id))
-    helped = _rows(_help_sales_sums(year, BuyerUnit.id, month))
-    return SideSums(employee={(int(u), int(m), int(c)): int(a) for u, m, c, a in employee},
-                    help_sales={(int(u), int(m)): int(a) for u, m, a in helped})
+def _side_sums(year: int, *group_by) -> sa.Select:
+    """Employees' own purchases and help-sales from the side ledger's maintained totals (models_side)."""
+    amount = UnitSideTotal.amount_fen
+    return (sa.select(*group_by,
+                      sa.func.coalesce(sa.func.sum(sa.case((UnitSideTotal.kind == SideKind.EMPLOYEE, amount),
+                                                           else_=0)), 0).label("employee"),
+                      sa.func.coalesce(sa.func.sum(sa.case((UnitSideTotal.kind == SideKind.HELP_SALES, amount),
+                                                           else_=0)), 0).label("help_sales"))
+            .where(UnitSideTotal.year == year).group_by(*group_by))
 
 
 def unit_figures(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date | None = None,
-                 channels: frozenset[str] | None = None, side: SideSums | None = None) -> list[UnitFigures]:
+                 channels: frozenset[str] | None = None) -> list[UnitFigures]:
     """Every unit in ``scope`` (a WHERE clause on BuyerUnit) with its figures for ``year``, in one query
-    (``side``: employees' purchases and help-sales already read for the dashboard).
+    over the units and the maintained totals of both ledgers.
 
     Units without a plan for the year are included with ``plan_fen`` None.
     """
-    channels = counted_channels() if channels is None else channels
-    progress = time_progress(year, on)
+    stmt = _unit_figures_stmt(year, scope)
+    return _unit_rows(stmt, year, time_progress(year, on), counted_channels() if channels is None else channels)
+
+
+def _unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Select:
     ledger = _ledger_sums(PlanYearTotal, year, PlanYearTotal.unit_id).subquery("ledger")
-    if side is None:
-        employee = _employee_sums(year, UnitEmployee.unit_id).subquery("employee")
-        help_sales = _help_sales_sums(year, BuyerUnit.id).subquery("help_sales")
-        extra = (employee.c.employee, help_sales.c.help_sales)
-    else:
-        extra = (sa.literal(0), sa.literal(0))
+    side = _side_sums(year, UnitSideTotal.unit_id).subquery("side")
+    # Sums as integers and the type as its plain value: ten thousand rows, no Decimal or enum per cell.
+    amounts = [sa.cast(c, sa.BigInteger) for c in (ledger.c.canteen, ledger.c.union_, side.c.employee,
+                                                   side.c.help_sales)]
     stmt = (
-        sa.select(BuyerUnit.id, BuyerUnit.name, BuyerUnit.type, BuyerUnit.parent_id, BuyerUnit.region_id,
-                  Region.name, Region.path, UnitPlan.plan_fen, ledger.c.canteen, ledger.c.union_, *extra)
+        sa.select(BuyerUnit.id, BuyerUnit.name, sa.type_coerce(BuyerUnit.type, sa.String), BuyerUnit.parent_id,
+                  BuyerUnit.region_id, Region.name, Region.path, UnitPlan.plan_fen, *amounts)
         .join(Region, Region.id == BuyerUnit.region_id)
         .outerjoin(UnitPlan, sa.and_(UnitPlan.unit_id == BuyerUnit.id, UnitPlan.year == year))
         .outerjoin(ledger, ledger.c.unit_id == BuyerUnit.id)
+        .outerjoin(side, side.c.unit_id == BuyerUnit.id)
         .where(BuyerUnit.status.in_(FIGURE_STATUSES))
         .order_by(BuyerUnit.name, BuyerUnit.id)
     )
-    if side is None:
-        stmt = (stmt.outerjoin(employee, employee.c.unit_id == BuyerUnit.id)
-                .outerjoin(help_sales, help_sales.c.id == BuyerUnit.id))
-    if scope is not None:
-        stmt = stmt.where(scope)
-    rows = _unit_rows(stmt, year, progress, channels)
-    if side is not None:
-        employee_by_unit, helped_by_unit = side.by_unit()
-        for row in rows:
-            row.employee_fen = employee_by_unit.get(row.unit_id, 0)
-            row.help_sales_fen = helped_by_unit.get(row.unit_id, 0)
-    return rows
+    return stmt if scope is None else stmt.where(scope)
+
+
+def unit_figures_page(year: int, scope: sa.ColumnElement[bool] | None, page: int, per_page: int, *,
+                      on: date | None = None) -> Page:
+    """Page ``page`` of ``unit_figures`` (by name, then id), counted and cut in the database; past the
+    last page, no items."""
+    stmt = _unit_figures_stmt(year, scope)
+    count = int(_rows(sa.select(sa.func.count()).select_from(
+        stmt.with_only_columns(BuyerUnit.id).order_by(None).subquery())).scalar_one())
+    rows = _unit_rows(stmt.limit(per_page).offset((page - 1) * per_page), year, time_progress(year, on),
+                      counted_channels())
+    return Page(items=rows, page=page, per_page=per_page, total=count)
+
+
+_UNIT_TYPES = {t.value: t for t in UnitType}
 
 
 def _unit_rows(stmt, year: int, progress: Decimal, channels: frozenset[str]) -> list[UnitFigures]:
     return [
-        UnitFigures(year=year, plan_fen=None if plan is None else int(plan), canteen_fen=int(canteen or 0),
-                    union_fen=int(union or 0), employee_fen=int(emp or 0), help_sales_fen=int(helped or 0),
-                    time_progress=progress, channels=channels, unit_id=uid, name=name, type=UnitType(utype),
+        UnitFigures(year=year, plan_fen=plan, canteen_fen=canteen or 0, union_fen=union or 0, employee_fen=emp or 0,
+                    help_sales_fen=helped or 0, time_progress=progress, channels=channels, unit_id=uid, name=name,
+                    type=_UNIT_TYPES[utype],
                     parent_id=parent_id, region_id=region_id, region_name=region_name, region_path=path)
         for (uid, name, utype, parent_id, region_id, region_name, path, plan, canteen, union, emp,
              helped) in _rows(stmt)
@@ -356,8 +323,8 @@ def counted_by_unit(year: int, *, channels: frozenset[str] | None = None) -> sa.
     parts = [sa.select(PlanYearTotal.unit_id.label("unit_id"), PlanYearTotal.amount_fen.label("amount"))
              .where(PlanYearTotal.year == year, PlanYearTotal.channel.in_(ledger_channels))]
     if "employee" in channels:
-        employee = _employee_sums(year, UnitEmployee.unit_id).subquery("employee_counted")
-        parts.append(sa.select(employee.c.unit_id, employee.c.employee))
+        parts.append(sa.select(UnitSideTotal.unit_id, UnitSideTotal.amount_fen)
+                     .where(UnitSideTotal.year == year, UnitSideTotal.kind == SideKind.EMPLOYEE))
     amounts = sa.union_all(*parts).subquery("counted_parts")
     return (sa.select(amounts.c.unit_id, sa.func.sum(amounts.c.amount).label("counted_fen"))
             .group_by(amounts.c.unit_id).subquery("counted"))
@@ -389,10 +356,9 @@ def _scope_units(scope: sa.ColumnElement[bool] | None) -> sa.Select:
 
 
 def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date | None = None,
-            channels: frozenset[str] | None = None, plan_fen: int | None = None,
-            side: SideSums | None = None, unit_ids: set[int] | None = None) -> list[MonthFigures]:
-    """The twelve months of ``year`` for the units in ``scope`` (three GROUP BY month queries; one when
-    the dashboard passes ``side`` and the ids of the scope's units).
+            channels: frozenset[str] | None = None, plan_fen: int | None = None) -> list[MonthFigures]:
+    """The twelve months of ``year`` for the units in ``scope``: one query over the month columns of
+    both ledgers' maintained totals.
 
     ``plan_fen`` (the scope's plan) gives each month its cumulative completion.
     """
@@ -401,28 +367,18 @@ def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date 
     units = _scope_units(scope)
     months = {m: MonthFigures(year=year, plan_fen=None, month=m, time_progress=progress, channels=channels)
               for m in range(1, 13)}
-    # One row per channel with the twelve month columns summed over the scope's units.
-    month_columns = [getattr(PlanYearTotal, m) for m in MONTH_COLUMNS]
-    for channel, *amounts in _rows(
-            sa.select(PlanYearTotal.channel, *[sa.func.coalesce(sa.func.sum(c), 0) for c in month_columns])
-            .where(PlanYearTotal.year == year, PlanYearTotal.unit_id.in_(units)).group_by(PlanYearTotal.channel)):
-        name = "canteen_fen" if channel == PurchaseChannel.CANTEEN else "union_fen"
+    # One row per channel (canteen, union; employee, help_sales) with the twelve months summed over the scope.
+    parts = sa.union_all(*[
+        sa.select(sa.type_coerce(name, sa.String).label("name"), *[getattr(table, m) for m in MONTH_COLUMNS])
+        .where(table.year == year, table.unit_id.in_(units))
+        for table, name in ((PlanYearTotal, PlanYearTotal.channel), (UnitSideTotal, UnitSideTotal.kind))
+    ]).subquery("months")
+    for name, *amounts in _rows(
+            sa.select(parts.c.name, *[sa.func.coalesce(sa.func.sum(parts.c[m]), 0) for m in MONTH_COLUMNS])
+            .group_by(parts.c.name)):
+        attribute = f"{name}_fen"
         for m, amount in enumerate(amounts, start=1):
-            setattr(months[m], name, getattr(months[m], name) + int(amount))
-    if side is not None and unit_ids is not None:
-        for (unit_id, month, _county), amount in side.employee.items():
-            if unit_id in unit_ids:
-                months[month].employee_fen += amount
-        for (unit_id, month), amount in side.help_sales.items():
-            if unit_id in unit_ids:
-                months[month].help_sales_fen += amount
-    else:
-        employee_month = _month_of(SubOrder.completed_at, year).label("month")
-        for month, amount in _rows(
-                _employee_sums(year, employee_month).where(UnitEmployee.unit_id.in_(units))):
-            months[int(month)].employee_fen += int(amount)
-        for month, amount in _rows(_help_sales_in(year, units)):
-            months[int(month)].help_sales_fen += int(amount)
+            setattr(months[m], attribute, getattr(months[m], attribute) + int(amount))
     running = 0
     for m in range(1, 13):
         row = months[m]
@@ -432,25 +388,10 @@ def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date 
     return [months[m] for m in range(1, 13)]
 
 
-def _help_sales_in(year: int, units: sa.Select) -> sa.Select:
-    """Help-sales per local month for the promoters in ``units``."""
-    promoter = aliased(BuyerUnit, name="promoter")
-    own = aliased(UnitEmployee, name="own_employee")
-    month = _month_of(SubOrder.completed_at, year).label("month")
-    return (_consumer_lines()
-            .add_columns(month, sa.func.coalesce(sa.func.sum(_net_line_amount()), 0))
-            .join(promoter, promoter.promotion_code == Order.referral_code)
-            .outerjoin(own, sa.and_(own.user_id == Order.buyer_id, own.unit_id == promoter.id,
-                                    own.since <= SubOrder.completed_at))
-            .where(_completed_in(year), own.user_id.is_(None), promoter.id.in_(units))
-            .group_by(month))
-
-
 def by_origin_county(year: int, scope: sa.ColumnElement[bool] | None = None, *,
-                     channels: frozenset[str] | None = None, on: date | None = None,
-                     side: SideSums | None = None, unit_ids: set[int] | None = None) -> list[GroupFigures]:
-    """Where the money of the units in ``scope`` went: per county of origin of the products (two queries;
-    one when the dashboard passes ``side`` and the ids of the scope's units)."""
+                     channels: frozenset[str] | None = None, on: date | None = None) -> list[GroupFigures]:
+    """Where the money of the units in ``scope`` went: per county of origin of the products (two queries
+    over the maintained totals by county of origin; every unit's: the all-units total per county)."""
     channels = counted_channels() if channels is None else channels
     progress = time_progress(year, on)
     units = _scope_units(scope)
@@ -462,21 +403,20 @@ def by_origin_county(year: int, scope: sa.ColumnElement[bool] | None = None, *,
                                                channels=channels)
         return counties[county_id]
 
-    origin = _ledger_sums(PlanOriginTotal, year, PlanOriginTotal.origin_county_id)
-    if scope is not None:  # every unit: no need to look each one up
-        origin = origin.where(PlanOriginTotal.unit_id.in_(units))
+    employee = (sa.select(UnitSideOriginTotal.origin_county_id, sa.func.sum(UnitSideOriginTotal.amount_fen))
+                .where(UnitSideOriginTotal.year == year, UnitSideOriginTotal.kind == SideKind.EMPLOYEE)
+                .group_by(UnitSideOriginTotal.origin_county_id))
+    if scope is None:  # every unit: the all-units total per county, a few dozen rows
+        origin = _ledger_sums(PlanCountyTotal, year, PlanCountyTotal.origin_county_id)
+    else:
+        origin = (_ledger_sums(PlanOriginTotal, year, PlanOriginTotal.origin_county_id)
+                  .where(PlanOriginTotal.unit_id.in_(units)))
+        employee = employee.where(UnitSideOriginTotal.unit_id.in_(units))
     for county_id, canteen, union in _rows(origin):
         row(county_id).canteen_fen += int(canteen)
         row(county_id).union_fen += int(union)
-    if side is not None and unit_ids is not None:
-        for (unit_id, _month, county_id), amount in side.employee.items():
-            if unit_id in unit_ids:
-                row(county_id).employee_fen += amount
-    else:
-        for county_id, amount in _rows(
-                _employee_sums(year, Product.origin_county_id).join(Product, Product.id == OrderLine.product_id)
-                .where(UnitEmployee.unit_id.in_(units))):
-            row(county_id).employee_fen += int(amount)
+    for county_id, amount in _rows(employee):
+        row(county_id).employee_fen += int(amount or 0)
     names = _region_labels(list(counties))
     for county_id, figures in counties.items():
         figures.label = names.get(county_id, str(county_id))
@@ -536,13 +476,16 @@ def by_region(rows: list[UnitFigures], regions: list[Region], year: int, *, on: 
     guiding = guiding_plans(year, [r.id for r in regions])
     out = {r.id: RegionFigures(year=year, plan_fen=None, key=r.id, label=r.name, time_progress=time_progress(
         year, on), channels=channels, guiding_plan_fen=guiding.get(r.id)) for r in regions}
+    targets_of: dict[str, list[RegionFigures]] = {}  # many units share a region: split each path once
     for unit in rows:
-        for part in unit.region_path.strip("/").split("/"):
-            target = out.get(int(part)) if part else None
-            if target is not None:
-                target.add(unit)
-                target.units += 1
-                target.units_without_plan += 0 if unit.has_plan else 1
+        targets = targets_of.get(unit.region_path)
+        if targets is None:
+            parts = [int(part) for part in unit.region_path.strip("/").split("/") if part]
+            targets = targets_of[unit.region_path] = [out[p] for p in parts if p in out]
+        for target in targets:
+            target.add(unit)
+            target.units += 1
+            target.units_without_plan += 0 if unit.has_plan else 1
     return [out[r.id] for r in regions]
 
 
@@ -573,11 +516,11 @@ def dashboard(year: int, region: Region | None, scope: sa.ColumnElement[bool] | 
     """Everything the administrators' page shows for ``region`` (None: every region), in a fixed
     number of queries whatever the number of units."""
     channels = counted_channels()
+    if isinstance(scope, sa.sql.elements.True_):
+        scope = None  # a platform administrator's: every unit, read without looking each one up
     if region is not None:
         scope = region_subtree_scope(region) if scope is None else sa.and_(scope, region_subtree_scope(region))
-    side = side_sums(year)  # employees' purchases and help-sales, read once for every table below
-    rows = unit_figures(year, scope, on=on, channels=channels, side=side)
-    unit_ids = {r.unit_id for r in rows}
+    rows = unit_figures(year, scope, on=on, channels=channels)
     summary = RegionFigures(**vars(total(rows, year, on=on, channels=channels)))
     if region is not None:
         summary.key, summary.label = region.id, region.name
@@ -586,9 +529,9 @@ def dashboard(year: int, region: Region | None, scope: sa.ColumnElement[bool] | 
     return Dashboard(
         year=year, region=region, time_progress=time_progress(year, on), summary=summary,
         children=by_region(rows, child_regions(region), year, on=on), types=by_type(rows, year, on=on),
-        units=rows, counties=by_origin_county(year, scope, channels=channels, on=on, side=side, unit_ids=unit_ids),
+        units=rows, counties=by_origin_county(year, scope, channels=channels, on=on),
         lagging=rank_lagging(rows, points), months=monthly(year, scope, on=on, channels=channels,
-                                                           plan_fen=summary.plan_fen, side=side, unit_ids=unit_ids),
+                                                           plan_fen=summary.plan_fen),
         lag_points=points,
     )
 
@@ -707,13 +650,16 @@ def public_region_completion(year: int, *, on: date | None = None) -> list[Regio
 
 
 def totals_drift() -> int:
-    """How many rows of the maintained totals differ from the ledger they add up (0 when in step)."""
+    """How many rows of the maintained totals differ from the ledger they add up (0 when in step): the
+    plan ledger's totals and the side ledger's (employees' purchases and help-sales)."""
     drift = 0
-    for table, keys in TOTALS:
+    totals = [("plan_ledger_entry", table, keys) for table, keys in TOTALS]
+    totals += [("unit_side_entry", table, keys) for table, keys, _months in SIDE_TOTALS]
+    for source, table, keys in totals:
         columns = ", ".join(keys)
         joined = " AND ".join(f"t.{k} = l.{k}" for k in keys)
-        # Table and column names are the constants of TOTALS, never input.
-        sql = (f"SELECT COUNT(*) FROM (SELECT {columns}, SUM(amount_fen) AS amount_fen FROM plan_ledger_entry "  # noqa: S608
+        # Table and column names are the constants of TOTALS and SIDE_TOTALS, never input.
+        sql = (f"SELECT COUNT(*) FROM (SELECT {columns}, SUM(amount_fen) AS amount_fen FROM {source} "  # noqa: S608
                f"GROUP BY {columns}) l FULL OUTER JOIN {table} t ON {joined} "
                f"WHERE COALESCE(t.amount_fen, 0) <> COALESCE(l.amount_fen, 0)")
         drift += int(_rows(sa.text(sql)).scalar_one())

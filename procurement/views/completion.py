@@ -271,7 +271,10 @@ def dashboard_region(user, raw: str | None) -> Region | None:
     return region
 
 
-def _dashboard_tables(board: completion.Dashboard, scope_name: str) -> list[Table]:
+def _dashboard_tables(board: completion.Dashboard, scope_name: str, units: list[completion.UnitFigures] | None = None,
+                      lagging: list[completion.UnitFigures] | None = None) -> list[Table]:
+    """Every table of the dashboard; ``units`` and ``lagging``: the rows the screen shows of those two
+    (a page each), the workbook takes them whole."""
     return [
         Table("summary", _("Plan completion %(year)d", year=board.year), [
             Column(_("Scope")), Column(_("Guiding plan"), "money"),
@@ -281,11 +284,24 @@ def _dashboard_tables(board: completion.Dashboard, scope_name: str) -> list[Tabl
              board.summary.units_without_plan, *_figure_cells(board.summary)]]),
         regions_table(board.children, _("By region")),
         types_table(board.types),
-        lagging_table(board.lagging, board.lag_points),
+        lagging_table(board.lagging if lagging is None else lagging, board.lag_points),
         counties_table(board.counties),
         months_table(board.months, board.year),
-        units_table(board.units, _("By unit"), board.summary),
+        units_table(board.units if units is None else units, _("By unit"), board.summary),
     ]
+
+
+def _page_of(rows: list, arg: str, per_page: int) -> Page:
+    """The page of ``rows`` named by the query argument ``arg`` (clamped to the pages there are)."""
+    try:
+        number = max(1, int(request.args.get(arg, 1)))
+    except ValueError:
+        number = 1
+    page = Page(items=[], page=number, per_page=per_page, total=len(rows))
+    page.page = min(page.page, page.pages)
+    start = (page.page - 1) * per_page
+    page.items = rows[start:start + per_page]
+    return page
 
 
 @bp.get("/admin/completion")
@@ -296,26 +312,21 @@ def admin_completion():
     region = dashboard_region(current_user, request.args.get("region_id"))
     board = completion.dashboard(year, region, region_scope(current_user, BuyerUnit.region_id))
     scope_name = region.name if region else _("All regions")
-    tables = _dashboard_tables(board, scope_name)
     if request.path.endswith(".xlsx"):
-        return xlsx_response(tables, f"completion-{region.code if region else 'all'}-{year}.xlsx")
-    # The units table is long (thousands of units): the screen shows it a page at a time, the workbook whole.
-    units = tables[-1]
-    try:
-        number = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        number = 1
-    page = Page(items=[], page=number, per_page=UNITS_PER_PAGE, total=len(units.rows))
-    page.page = min(page.page, page.pages)
-    start = (page.page - 1) * UNITS_PER_PAGE
-    units.rows = units.rows[start:start + UNITS_PER_PAGE]
-    units.links = [url_for("procurement.admin_unit_completion", unit_id=u.unit_id, year=year)
-                   for u in board.units[start:start + UNITS_PER_PAGE]]
+        return xlsx_response(_dashboard_tables(board, scope_name),
+                             f"completion-{region.code if region else 'all'}-{year}.xlsx")
+    # The units and lagging tables are long (thousands of units): the screen shows each a page at a time
+    # (``page``, ``lagging_page``), the workbook whole.
+    unit_page = _page_of(board.units, "page", UNITS_PER_PAGE)
+    lagging_page = _page_of(board.lagging, "lagging_page", UNITS_PER_PAGE)
+    tables = _dashboard_tables(board, scope_name, units=unit_page.items, lagging=lagging_page.items)
+    tables[-1].links = [url_for("procurement.admin_unit_completion", unit_id=u.unit_id, year=year)
+                        for u in unit_page.items]
     tables[3].links = [url_for("procurement.admin_unit_completion", unit_id=u.unit_id, year=year)
-                       for u in board.lagging]
+                       for u in lagging_page.items]
     return render_template(
         "procurement/completion/dashboard.html", year=year, region=region, board=board, tables=tables,
-        scope_name=scope_name, unit_page=page,
+        scope_name=scope_name, unit_page=unit_page, lagging_page=lagging_page,
         chart=chart_data(board.months, board.time_progress),
         regions_chart=regions_chart_data(board.children, board.time_progress),
         years=list(common.plan_years()), regions=region_choices(current_user),

@@ -356,3 +356,15 @@ def test_the_dashboard_reads_employees_and_help_sales_once_and_agrees_with_each_
     assert board.counties == completion.by_origin_county(YEAR, scope)
     assert sum(m.help_sales_fen for m in board.months) == sum(u.help_sales_fen for u in board.units) > 0
     assert sum(c.employee_fen for c in board.counties) == sum(u.employee_fen for u in board.units) > 0
+
+
+def test_every_regions_dashboard_reads_the_all_units_total_per_county(data):
+    """A platform administrator's dashboard (every unit) reads the ledger's total per county of origin;
+    it equals the per-unit totals added up over every unit."""
+    board = completion.dashboard(YEAR, None, sa.true())
+    assert board.counties == completion.by_origin_county(YEAR, sa.literal_column("buyer_unit.id") > 0)
+    ka, kb = data.chain_a[RegionLevel.COUNTY].id, data.county_b.id
+    # KA: canteen U1 250,000 + U2 150,000 + U4 100,000, employee 3,990; KB: union U1 100,000 + U3 80,000,
+    # employee 5,800. U1's 999,999 of 2024 is not in 2025.
+    assert {c.key: (c.canteen_fen, c.union_fen, c.employee_fen) for c in board.counties} == {
+        ka: (500_000, 0, 3_990), kb: (0, 180_000, 5_800)}

@@ -205,3 +205,51 @@ def test_every_excel_cell_is_on_the_screen_of_the_unit_and_public_pages(data, cl
         for row in rows[1:]:
             cells = [_screen_text(v, h) for v, h in zip(row, rows[0], strict=True)]
             assert "".join(cells) in screen, (rows[0], cells)
+
+
+def _table(html: str, table_id: str) -> str:
+    start = html.index(f'<table id="table-{table_id}">')
+    return html[start:html.index("</table>", start)]
+
+
+NAMES = ("甲市农业农村委", "甲县分局", "甲县国企", "乙中央单位")
+
+
+def test_the_dashboard_pages_its_units_and_its_lagging_units_apart(data, client, login, monkeypatch):
+    from procurement.views import completion as views
+
+    monkeypatch.setattr(views, "UNITS_PER_PAGE", 1)
+    login(fp.admin())
+    first = client.get(f"/procurement/admin/completion?year={YEAR}").get_data(as_text=True)
+    # Lagging, furthest behind first: U4 (29.86 points behind), then U1 (13.88).
+    assert [n for n in NAMES if n in _table(first, "lagging")] == ["乙中央单位"]
+    assert "lagging_page=2" in first
+    shown = []
+    for number in (1, 2, 3, 4):
+        html = client.get(f"/procurement/admin/completion?year={YEAR}&lagging_page=2&page={number}"
+                          ).get_data(as_text=True)
+        assert [n for n in NAMES if n in _table(html, "lagging")] == ["甲市农业农村委"]  # the other list's page stays
+        units = [n for n in NAMES if n in _table(html, "units")]
+        assert len(units) == 1
+        shown += units
+    assert sorted(shown) == sorted(NAMES)
+    # The workbook still has every row.
+    sheets = _sheets(client.get(f"/procurement/admin/completion.xlsx?year={YEAR}"))
+    lagging = next(v for k, v in sheets.items() if k.startswith("Units more than"))
+    assert [r[0] for r in lagging[1:]] == ["乙中央单位", "甲市农业农村委"]
+    assert len(sheets["By unit"]) == 1 + 4 + 1  # header, units, total
+
+
+def test_the_unit_lists_of_the_api_come_a_page_at_a_time(data, client, login):
+    login(fp.admin())
+    whole = client.get(f"/api/v1/completion/units?year={YEAR}").get_json()
+    assert (whole["total"], whole["page"], whole["per_page"], whole["pages"], len(whole["items"])) == (
+        4, 1, 100, 1, 4)
+    ids = [i["unit_id"] for i in whole["items"]]
+    pages = [client.get(f"/api/v1/completion/units?year={YEAR}&per_page=3&page={n}").get_json() for n in (1, 2, 3)]
+    assert [i["unit_id"] for p in pages for i in p["items"]] == ids
+    assert [(p["total"], p["pages"], len(p["items"])) for p in pages] == [(4, 2, 3), (4, 2, 1), (4, 2, 0)]
+    lag = client.get(f"/api/v1/completion/lagging?year={YEAR}&min_gap_points=10&per_page=1&page=2").get_json()
+    assert (lag["total"], lag["pages"], [i["unit_id"] for i in lag["items"]]) == (2, 2, [data.u1.id])
+    assert client.get(f"/api/v1/completion/units?year={YEAR}&per_page=1001").status_code == 422
+    assert client.get(f"/api/v1/completion/lagging?year={YEAR}&page=0").status_code == 422
