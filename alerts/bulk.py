@@ -1,0 +1,95 @@
+"""Writing the daily job's rows in bulk: tens of thousands of warnings, observations, outreach rows
+and notifications in one run, without an ORM object or a statement per row.
+
+``insert_rows`` streams plain dicts into a table: on PostgreSQL through ``COPY … FROM STDIN`` on the
+session's own connection (same transaction), elsewhere as Core executemany in batches.
+``reserve_ids`` hands out primary keys for rows whose ids the caller needs before writing them
+(warnings, outreach): on PostgreSQL from the table's sequence, one statement for any number;
+elsewhere ``insert_rows`` is not used for those, and ``insert_returning`` inserts batches with
+``RETURNING``. Values pass through each column's own bind processing (enums as their values, JSON
+serialised as the engine does), so the rows stored are those an ORM insert would store.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+
+import sqlalchemy as sa
+
+from core.extensions import db
+
+BATCH = 2000  # rows per executemany where COPY is not available: bounds the parameter lists held
+
+
+def is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _batches(rows: Iterable, size: int) -> Iterator[list]:
+    it = iter(rows)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def _defaults(table: sa.Table, given: set[str]) -> dict:
+    """Python-side defaults (``default=utcnow``, ``default=dict``) of the columns the rows leave out,
+    evaluated once for the whole call: COPY does not run them, and one job run is one moment."""
+    out = {}
+    for col in table.columns:
+        if col.key in given or col.default is None or not (col.default.is_scalar or col.default.is_callable):
+            continue
+        out[col.key] = col.default.arg if col.default.is_scalar else col.default.arg(None)
+    return out
+
+
+def insert_rows(table: sa.Table, rows: Iterable[dict]) -> int:
+    """Insert ``rows`` (dicts with the same keys) into ``table``; returns how many. Streams: the rows
+    may be a generator and are never all held at once."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return 0
+    rows = itertools.chain([first], it)
+    defaults = _defaults(table, set(first))
+    keys = [*first, *defaults]
+    if not is_postgresql():
+        n = 0
+        for batch in _batches(rows, BATCH):
+            db.session.execute(table.insert(), [{**defaults, **r} for r in batch])
+            n += len(batch)
+        return n
+    dialect = db.session.get_bind().dialect
+    processors = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    conn = db.session.connection()
+    cursor = conn.connection.dbapi_connection.cursor()
+    preparer = dialect.identifier_preparer
+    sql = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(table.c[k].name) for k in keys)}) "
+           "FROM STDIN")
+    n = 0
+    with cursor, cursor.copy(sql) as copy:
+        for r in rows:
+            values = [r[k] if k in r else defaults[k] for k in keys]
+            copy.write_row([v if p is None else p(v) for v, p in zip(values, processors, strict=True)])
+            n += 1
+    return n
+
+
+def insert_returning_ids(table: sa.Table, items: list, row_of: Callable[[object], dict]) -> list[int]:
+    """Insert one row per item (``row_of(item)``, without the primary key) and return the new ids in the
+    items' order: on PostgreSQL the ids are taken from the table's sequence in one statement and the
+    rows streamed through COPY; elsewhere batches of INSERT … RETURNING in parameter order."""
+    if not items:
+        return []
+    pk = table.primary_key.columns[0]
+    if is_postgresql():
+        ids = list(db.session.execute(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :n)"),
+            {"table": table.name, "column": pk.name, "n": len(items)}).scalars())
+        insert_rows(table, ({pk.key: new_id, **row_of(item)} for item, new_id in zip(items, ids, strict=True)))
+        return ids
+    ids = []
+    for batch in _batches(items, BATCH):
+        ids.extend(db.session.execute(table.insert().returning(pk, sort_by_parameter_order=True),
+                                      [row_of(item) for item in batch]).scalars())
+    return ids
