@@ -93,3 +93,36 @@ def insert_returning_ids(table: sa.Table, items: list, row_of: Callable[[object]
         ids.extend(db.session.execute(table.insert().returning(pk, sort_by_parameter_order=True),
                                       [row_of(item) for item in batch]).scalars())
     return ids
+
+
+def update_rows(table: sa.Table, rows: Iterable[dict]) -> int:
+    """Update rows of ``table`` by primary key: each dict holds the key and the columns to set (the
+    same columns in every dict). On PostgreSQL the values are COPYed into a temporary table and set
+    with one ``UPDATE … FROM``; elsewhere Core executemany in batches. Returns how many dicts."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return 0
+    rows = itertools.chain([first], it)
+    pk = table.primary_key.columns[0]
+    columns = [k for k in first if k != pk.key]
+    if not is_postgresql():
+        stmt = table.update().where(pk == sa.bindparam("pk_"))
+        n = 0
+        for batch in _batches(rows, BATCH):
+            db.session.execute(stmt, [{"pk_": r[pk.key], **{k: r[k] for k in columns}} for r in batch])
+            n += len(batch)
+        return n
+    preparer = db.session.get_bind().dialect.identifier_preparer
+    temp = preparer.quote(f"bulk_{table.name}")
+    names = [preparer.quote(table.c[k].name) for k in [pk.key, *columns]]
+    db.session.execute(sa.text(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "  # noqa: S608 - names from the model
+                               f"SELECT {', '.join(names)} FROM {preparer.format_table(table)} WITH NO DATA"))
+    n = insert_rows(sa.Table(f"bulk_{table.name}", sa.MetaData(), *(sa.Column(table.c[k].name, table.c[k].type,
+                                                                               key=k) for k in [pk.key, *columns])),
+                    rows)
+    sets = ", ".join(f"{name} = t.{name}" for name in names[1:])
+    db.session.execute(sa.text(f"UPDATE {preparer.format_table(table)} SET {sets} FROM {temp} AS t "  # noqa: S608
+                               f"WHERE {preparer.format_table(table)}.{names[0]} = t.{names[0]}"))
+    db.session.execute(sa.text(f"DROP TABLE {temp}"))
+    return n

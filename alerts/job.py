@@ -198,22 +198,20 @@ def _write(alert_run: AlertRun, kept: list, closed: list, now: datetime) -> None
         "opened_at": item[0].opened_at, "created_at": now})
     for (w, _s, _d), wid in zip(new, ids, strict=True):
         w.id = wid
-    for batch in _batches(existing):
-        db.session.execute(sa.update(Warning), [
-            {**base, "id": w.id, "status": w.status, "level": w.level, "playbook": w.playbook,
-             "amount_at_risk_fen": sig.amount_fen, "days_left": sig.days_left, "figures": data,
-             "open_streak": w.open_streak, "rise_streak": w.rise_streak, "rise_floor": w.rise_floor,
-             "opened_at": w.opened_at}
-            for w, sig, data in batch
-        ])
+    bulk.update_rows(Warning.__table__, (
+        {**base, "id": w.id, "status": w.status, "level": w.level, "playbook": w.playbook,
+         "amount_at_risk_fen": sig.amount_fen, "days_left": sig.days_left, "figures": data,
+         "open_streak": w.open_streak, "rise_streak": w.rise_streak, "rise_floor": w.rise_floor,
+         "opened_at": w.opened_at}
+        for w, sig, data in existing))
     dropped = [w.id for w, _d in closed if w.status == WarningStatus.WATCHING]
     resolved = [w for w, _d in closed if w.status != WarningStatus.WATCHING]
-    for batch in _batches(resolved):
-        db.session.execute(sa.update(Warning), [
-            {**base, "id": w.id, "status": WarningStatus.RESOLVED, "resolved_at": now, "amount_at_risk_fen": 0,
-             "rise_streak": 0, "rise_floor": None} for w in batch])
-        db.session.execute(sa.insert(WarningAction), [
-            {"warning_id": w.id, "actor_id": None, "kind": ActionKind.RESOLVE, "note": ""} for w in batch])
+    bulk.update_rows(Warning.__table__, (
+        {**base, "id": w.id, "status": WarningStatus.RESOLVED, "resolved_at": now, "amount_at_risk_fen": 0,
+         "rise_streak": 0, "rise_floor": None} for w in resolved))
+    bulk.insert_rows(WarningAction.__table__, (
+        {"warning_id": w.id, "actor_id": None, "kind": ActionKind.RESOLVE, "note": "", "created_at": now}
+        for w in resolved))
     for w in resolved:
         w.status = WarningStatus.RESOLVED
     alert_run.resolved += len(resolved)
