@@ -13,6 +13,7 @@ serialised as the engine does), so the rows stored are those an ORM insert would
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
@@ -60,25 +61,42 @@ def insert_rows(table: sa.Table, rows: Iterable[dict]) -> int:
             n += len(batch)
         return n
     dialect = db.session.get_bind().dialect
-    processors = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    processors = [_copy_processor(table.c[k].type, dialect) for k in keys]
     conn = db.session.connection()
     cursor = conn.connection.dbapi_connection.cursor()
     preparer = dialect.identifier_preparer
     sql = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(table.c[k].name) for k in keys)}) "
            "FROM STDIN")
     n = 0
-    with cursor, cursor.copy(sql) as copy:
-        for r in rows:
-            values = [r[k] if k in r else defaults[k] for k in keys]
-            copy.write_row([v if p is None else p(v) for v, p in zip(values, processors, strict=True)])
-            n += 1
+    try:
+        with cursor, cursor.copy(sql) as copy:
+            for r in rows:
+                values = [r[k] if k in r else defaults[k] for k in keys]
+                copy.write_row([v if p is None else p(v) for v, p in zip(values, processors, strict=True)])
+                n += 1
+    except dialect.loaded_dbapi.IntegrityError as err:  # as SQLAlchemy raises it: callers catch that one
+        raise sa.exc.IntegrityError(sql, None, err) from err
     return n
 
 
-def insert_returning_ids(table: sa.Table, items: list, row_of: Callable[[object], dict]) -> list[int]:
+def _copy_processor(type_: sa.types.TypeEngine, dialect: sa.Dialect) -> Callable | None:
+    """The column type's bind processing for COPY. JSON is serialised straight to its text (what
+    psycopg's ``Json`` wrapper would send, without a wrapper and an adapter lookup per value: the
+    outreach rows' figures made that the largest cost of writing them); None keeps the type's own
+    handling."""
+    processor = type_._cached_bind_processor(dialect)
+    if not isinstance(type_, sa.JSON):
+        return processor
+    dumps = dialect._json_serializer or json.dumps
+    return lambda value: dumps(value) if value is not None else processor(value)
+
+
+def insert_returning_ids(table: sa.Table, items: list, row_of: Callable[[object], dict],
+                         key: tuple[str, ...]) -> list[int]:
     """Insert one row per item (``row_of(item)``, without the primary key) and return the new ids in the
-    items' order: on PostgreSQL the ids are taken from the table's sequence in one statement and the
-    rows streamed through COPY; elsewhere batches of INSERT … RETURNING in parameter order."""
+    items' order. On PostgreSQL the ids are taken from the table's sequence in one statement and the
+    rows streamed through COPY; elsewhere batches of INSERT … RETURNING the id and the ``key`` columns,
+    which tell the items' rows apart (the order of RETURNING rows is not the parameters' order)."""
     if not items:
         return []
     pk = table.primary_key.columns[0]
@@ -90,8 +108,10 @@ def insert_returning_ids(table: sa.Table, items: list, row_of: Callable[[object]
         return ids
     ids = []
     for batch in _batches(items, BATCH):
-        ids.extend(db.session.execute(table.insert().returning(pk, sort_by_parameter_order=True),
-                                      [row_of(item) for item in batch]).scalars())
+        rows = [row_of(item) for item in batch]
+        by_key = {tuple(row): new_id for new_id, *row in db.session.execute(
+            table.insert().returning(pk, *(table.c[k] for k in key)), rows)}
+        ids.extend(by_key[tuple(r[k] for k in key)] for r in rows)
     return ids
 
 

@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased
 
+from alerts import bulk
 from alerts.figures import local_today
 from alerts.models import SHOWN_STATUSES, Notification, Warning
 from alerts.models_matching import (
@@ -332,8 +333,8 @@ def run(today: date | None = None, *, demand_id: int | None = None, offer_id: in
             r["created_at"] = r["updated_at"] = now
         try:
             with db.session.begin_nested():
-                outcome.new_match_ids = list(db.session.execute(
-                    sa.insert(Match).returning(Match.id, sort_by_parameter_order=True), new_rows).scalars())
+                outcome.new_match_ids = bulk.insert_returning_ids(
+                    Match.__table__, new_rows, dict, key=("demand_id", "offer_id", "product_id"))
         except sa.exc.IntegrityError:
             # A run on another connection proposed the same pairs a moment ago (the unique constraints
             # caught it): its proposals stand, and the next run re-scores them.

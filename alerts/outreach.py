@@ -85,7 +85,7 @@ def reach_out(told: list[tuple[int, int, WarningLevel]], *, year: int, now: date
     ids = bulk.insert_returning_ids(Outreach.__table__, new, lambda item: {
         "warning_id": item[0], "unit_id": item[2].unit_id, "rank": item[2].rank, "figures": item[2].figures(year),
         "level": item[1], "notified_at": now, "told_user_ids": members[item[2].unit_id], "answer_note": "",
-        "created_at": now})
+        "created_at": now}, key=("warning_id", "unit_id"))
     facts = {wid: (name, county) for wid, name, county in db.session.execute(
         sa.select(Warning.id, Product.name, Region.name).join(Product, Product.id == Warning.product_id)
         .join(Region, Region.id == Product.origin_county_id).where(Warning.id.in_(warning_ids)))}
