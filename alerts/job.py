@@ -84,11 +84,6 @@ def run(today: date | None = None) -> Outcome:
         db.session.add(alert_run)
         db.session.flush()
         outcome = _apply(alert_run, today, rules)
-        if bulk.is_postgresql():
-            # Tens of thousands of warnings may have just been written (the first run): the planner's
-            # statistics of an empty table made the matchmaking's join on live warnings a nested loop
-            # over all of them for every product (80 s at 100,000 products). ANALYZE sees the run's rows.
-            db.session.execute(sa.text("ANALYZE alert_warning"))
         outcome.emails.extend(planlag.evaluate(alert_run, today, rules))  # buyer units' plan lag (alerts.planlag)
         matching.run(today)  # matchmaking re-scored after the warnings moved: warned products first (alerts.matching)
         alert_run.finished_at = utcnow()
