@@ -57,7 +57,7 @@ def insert_rows(table: sa.Table, rows: Iterable[dict]) -> int:
     if not is_postgresql():
         n = 0
         for batch in _batches(rows, BATCH):
-            db.session.execute(table.insert(), [{**defaults, **r} for r in batch])
+            db.session.execute(table.insert(), [{**defaults, **_deserialised(r)} for r in batch])
             n += len(batch)
         return n
     dialect = db.session.get_bind().dialect
@@ -79,6 +79,11 @@ def insert_rows(table: sa.Table, rows: Iterable[dict]) -> int:
     return n
 
 
+class Serialised(str):
+    """A JSON value already serialised, for a JSON column: rows that repeat the same value (outreach
+    figures shared by many warnings) serialise it once."""
+
+
 def _copy_processor(type_: sa.types.TypeEngine, dialect: sa.Dialect) -> Callable | None:
     """The column type's bind processing for COPY. JSON is serialised straight to its text (what
     psycopg's ``Json`` wrapper would send, without a wrapper and an adapter lookup per value: the
@@ -88,7 +93,20 @@ def _copy_processor(type_: sa.types.TypeEngine, dialect: sa.Dialect) -> Callable
     if not isinstance(type_, sa.JSON):
         return processor
     dumps = dialect._json_serializer or json.dumps
-    return lambda value: dumps(value) if value is not None else processor(value)
+
+    def to_text(value):
+        if value is None:
+            return processor(value)
+        return str(value) if type(value) is Serialised else dumps(value)
+
+    return to_text
+
+
+def _deserialised(row: dict) -> dict:
+    """The row with any ``Serialised`` value as the object it stands for (Core serialises JSON itself)."""
+    if not any(type(v) is Serialised for v in row.values()):
+        return row
+    return {k: json.loads(v) if type(v) is Serialised else v for k, v in row.items()}
 
 
 def insert_returning_ids(table: sa.Table, items: list, row_of: Callable[[object], dict],
@@ -108,7 +126,7 @@ def insert_returning_ids(table: sa.Table, items: list, row_of: Callable[[object]
         return ids
     ids = []
     for batch in _batches(items, BATCH):
-        rows = [row_of(item) for item in batch]
+        rows = [_deserialised(row_of(item)) for item in batch]
         by_key = {tuple(row): new_id for new_id, *row in db.session.execute(
             table.insert().returning(pk, *(table.c[k] for k in key)), rows)}
         ids.extend(by_key[tuple(r[k] for k in key)] for r in rows)

@@ -14,6 +14,7 @@ stored, so that an order placed by any path counts.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -82,10 +83,21 @@ def reach_out(told: list[tuple[int, int, WarningLevel]], *, year: int, now: date
                    UnitMember.role.in_(recommend.TOLD_ROLES), User.active.is_(True))
             .order_by(UnitMember.user_id)):
         members[unit_id].append(user_id)
+    # The same unit recommended for many products mostly carries the same figures: serialised once each.
+    figures: dict[tuple, bulk.Serialised] = {}
+
+    def figures_of(rec: recommend.Recommendation) -> bulk.Serialised:
+        key = (rec.unit_id, rec.assisted, rec.assistance_kind, rec.county_name, rec.plan_fen, rec.counted_fen,
+               rec.purchases_fen, rec.distance)
+        if key not in figures:
+            figures[key] = bulk.Serialised(json.dumps(rec.figures(year)))
+        return figures[key]
+
+    told_ids = {unit_id: bulk.Serialised(json.dumps(user_ids)) for unit_id, user_ids in members.items()}
     ids = bulk.insert_returning_ids(Outreach.__table__, new, lambda item: {
-        "warning_id": item[0], "unit_id": item[2].unit_id, "rank": item[2].rank, "figures": item[2].figures(year),
-        "level": item[1], "notified_at": now, "told_user_ids": members[item[2].unit_id], "answer_note": "",
-        "created_at": now}, key=("warning_id", "unit_id"))
+        "warning_id": item[0], "unit_id": item[2].unit_id, "rank": item[2].rank, "figures": figures_of(item[2]),
+        "level": item[1], "notified_at": now, "told_user_ids": told_ids.get(item[2].unit_id, bulk.Serialised("[]")),
+        "answer_note": "", "created_at": now}, key=("warning_id", "unit_id"))
     facts = {wid: (name, county) for wid, name, county in db.session.execute(
         sa.select(Warning.id, Product.name, Region.name).join(Product, Product.id == Warning.product_id)
         .join(Region, Region.id == Product.origin_county_id).where(Warning.id.in_(warning_ids)))}
