@@ -3,11 +3,11 @@ and notifications in one run, without an ORM object or a statement per row.
 
 ``insert_rows`` streams plain dicts into a table: on PostgreSQL through ``COPY … FROM STDIN`` on the
 session's own connection (same transaction), elsewhere as Core executemany in batches.
-``reserve_ids`` hands out primary keys for rows whose ids the caller needs before writing them
-(warnings, outreach): on PostgreSQL from the table's sequence, one statement for any number;
-elsewhere ``insert_rows`` is not used for those, and ``insert_returning`` inserts batches with
-``RETURNING``. Values pass through each column's own bind processing (enums as their values, JSON
-serialised as the engine does), so the rows stored are those an ORM insert would store.
+``insert_returning_ids`` also hands back the new primary keys (warnings, outreach, matches): on
+PostgreSQL taken from the table's sequence in one statement before the COPY, elsewhere by batched
+``INSERT … RETURNING``. ``update_rows`` sets columns by primary key: a COPYed temporary table and one
+``UPDATE … FROM`` on PostgreSQL. Values pass through each column's own bind processing (enums as
+their values, JSON serialised as the engine does), so the rows stored are those an ORM insert stores.
 """
 
 from __future__ import annotations
