@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased
 
+from alerts import bulk
 from alerts.figures import local_today
 from alerts.models import SHOWN_STATUSES, Notification, Warning
 from alerts.models_matching import (
@@ -101,14 +102,15 @@ def _category_tree(demands: sa.Select) -> sa.CTE:
                           .where(child.parent_id == tree.c.category_id, tree.c.depth < 10))
 
 
-def _worst_warning() -> sa.Subquery:
-    """product_id → its worst live, shown warning (id and level)."""
-    ranked = sa.select(
-        Warning.id.label("warning_id"), Warning.product_id, Warning.level,
-        sa.func.row_number().over(partition_by=Warning.product_id,
-                                  order_by=(_severity(Warning.level).desc(), Warning.id)).label("rn"),
-    ).where(Warning.status.in_(SHOWN_STATUSES)).subquery()
-    return sa.select(ranked.c.warning_id, ranked.c.product_id, ranked.c.level).where(ranked.c.rn == 1).subquery()
+def _worst_warning(product_id: sa.ColumnElement[int], column: sa.ColumnElement) -> sa.ScalarSelect:
+    """``column`` of the product's worst live, shown warning (NULL without one).
+
+    A lookup by product per candidate (the index on the warning's product), not a join on a ranked
+    subquery of every warning: the planner, expecting a few candidates, joined that subquery in a
+    nested loop, every candidate against every warning (75 s at 100,000 products).
+    """
+    return (sa.select(column).where(Warning.product_id == product_id, Warning.status.in_(SHOWN_STATUSES))
+            .order_by(_severity(Warning.level).desc(), Warning.id).limit(1).scalar_subquery())
 
 
 def _score_columns(d, price_fen, order_qty, ready_on, depth, county, warning_id):
@@ -134,7 +136,6 @@ def candidates(*, today: date, demand_id: int | None = None, offer_id: int | Non
     tree = _category_tree(demands)
     d = sa.select(Demand).subquery("d")
     wished = aliased(Region, name="wished")
-    warn = _worst_warning()
 
     # --- offers ------------------------------------------------------------------------------
     origin = aliased(Region, name="offer_origin")
@@ -148,14 +149,15 @@ def candidates(*, today: date, demand_id: int | None = None, offer_id: int | Non
     # An offer of a listed product is at the product's current price (what the procurement order charges).
     offered = aliased(Product, name="offered_product")
     o_price = sa.func.coalesce(offered.price_fen, Offer.price_fen)
-    o_parts = _score_columns(d, o_price, o_qty, Offer.ready_on, tree.c.depth, o_county, warn.c.warning_id,
-                             )
+    o_warning_id = _worst_warning(Offer.product_id, Warning.id)
+    o_parts = _score_columns(d, o_price, o_qty, Offer.ready_on, tree.c.depth, o_county, o_warning_id)
     offers = (
         sa.select(
             d.c.id.label("demand_id"), Offer.id.label("offer_id"), Offer.product_id.label("product_id"),
             Offer.supplier_id.label("supplier_id"), o_price.label("unit_price_fen"),
             o_qty.label("order_quantity"), Offer.unit.label("source_unit"), Offer.ready_on.label("ready_on"),
-            tree.c.depth.label("depth"), o_county.name.label("county_name"), warn.c.warning_id, warn.c.level,
+            tree.c.depth.label("depth"), o_county.name.label("county_name"), o_warning_id.label("warning_id"),
+            _worst_warning(Offer.product_id, Warning.level).label("level"),
             *(p.label(n) for p, n in zip(o_parts, ("p_price", "p_ready", "p_category", "p_origin", "p_warning"),
                                          strict=True)),
         )
@@ -168,7 +170,6 @@ def candidates(*, today: date, demand_id: int | None = None, offer_id: int | Non
         .outerjoin(wished, wished.id == d.c.wished_region_id)
         .outerjoin(taken, taken.c.offer_id == Offer.id)
         .outerjoin(offered, offered.id == Offer.product_id)
-        .outerjoin(warn, warn.c.product_id == Offer.product_id)
         .where(
             sa.or_(d.c.wished_region_id.is_(None), origin.path.startswith(wished.path)),
             Offer.ready_on <= d.c.delivery_to,
@@ -188,8 +189,9 @@ def candidates(*, today: date, demand_id: int | None = None, offer_id: int | Non
         p_county = aliased(Region, name="product_county")
         pd, ps = _scale(d.c.unit, Product.sales_unit)
         p_qty = (d.c.quantity * pd + ps - 1) // ps
+        p_warning_id = _worst_warning(Product.id, Warning.id)
         p_parts = _score_columns(d, Product.price_fen, p_qty, sa.literal(today, sa.Date), tree.c.depth, p_county,
-                                 warn.c.warning_id)
+                                 p_warning_id)
         has_offer = sa.select(Offer.id).where(Offer.product_id == Product.id, Offer.status == OfferStatus.OPEN)
         products = (
             sa.select(
@@ -197,7 +199,8 @@ def candidates(*, today: date, demand_id: int | None = None, offer_id: int | Non
                 Product.supplier_id.label("supplier_id"), Product.price_fen.label("unit_price_fen"),
                 p_qty.label("order_quantity"), Product.sales_unit.label("source_unit"),
                 sa.literal(today, sa.Date).label("ready_on"), tree.c.depth.label("depth"),
-                p_county.name.label("county_name"), warn.c.warning_id, warn.c.level,
+                p_county.name.label("county_name"), p_warning_id.label("warning_id"),
+                _worst_warning(Product.id, Warning.level).label("level"),
                 *(p.label(n) for p, n in zip(p_parts, ("p_price", "p_ready", "p_category", "p_origin", "p_warning"),
                                              strict=True)),
             )
@@ -208,7 +211,6 @@ def candidates(*, today: date, demand_id: int | None = None, offer_id: int | Non
             .join(village, village.id == Product.origin_village_id)
             .join(p_county, p_county.id == Product.origin_county_id)
             .outerjoin(wished, wished.id == d.c.wished_region_id)
-            .outerjoin(warn, warn.c.product_id == Product.id)
             .where(
                 sa.or_(d.c.wished_region_id.is_(None), village.path.startswith(wished.path)),
                 pd.is_not(None), ps.is_not(None),
@@ -332,8 +334,8 @@ def run(today: date | None = None, *, demand_id: int | None = None, offer_id: in
             r["created_at"] = r["updated_at"] = now
         try:
             with db.session.begin_nested():
-                outcome.new_match_ids = list(db.session.execute(
-                    sa.insert(Match).returning(Match.id, sort_by_parameter_order=True), new_rows).scalars())
+                outcome.new_match_ids = bulk.insert_returning_ids(
+                    Match.__table__, new_rows, dict, key=("demand_id", "offer_id", "product_id"))
         except sa.exc.IntegrityError:
             # A run on another connection proposed the same pairs a moment ago (the unique constraints
             # caught it): its proposals stand, and the next run re-scores them.

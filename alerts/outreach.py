@@ -14,6 +14,7 @@ stored, so that an order placed by any path counts.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from alerts import recommend
+from alerts import bulk, recommend
 from alerts import rules as rules_mod
 from alerts.models import SHOWN_STATUSES, Notification, Warning, WarningLevel, WarningStatus
 from alerts.models_outreach import Outreach, OutreachAnswer
@@ -82,31 +83,45 @@ def reach_out(told: list[tuple[int, int, WarningLevel]], *, year: int, now: date
                    UnitMember.role.in_(recommend.TOLD_ROLES), User.active.is_(True))
             .order_by(UnitMember.user_id)):
         members[unit_id].append(user_id)
-    inserted = db.session.execute(
-        sa.insert(Outreach).returning(Outreach.id, Outreach.warning_id, Outreach.unit_id),
-        [{"warning_id": wid, "unit_id": rec.unit_id, "rank": rec.rank, "figures": rec.figures(year), "level": level,
-          "notified_at": now, "told_user_ids": members[rec.unit_id], "answer_note": ""} for wid, level, rec in new],
-    ).all()
-    ids = {(wid, uid): oid for oid, wid, uid in inserted}
+    # The same unit recommended for many products mostly carries the same figures: serialised once each.
+    figures: dict[tuple, bulk.Serialised] = {}
+
+    def figures_of(rec: recommend.Recommendation) -> bulk.Serialised:
+        key = (rec.unit_id, rec.assisted, rec.assistance_kind, rec.county_name, rec.plan_fen, rec.counted_fen,
+               rec.purchases_fen, rec.distance)
+        if key not in figures:
+            figures[key] = bulk.Serialised(json.dumps(rec.figures(year)))
+        return figures[key]
+
+    told_ids = {unit_id: bulk.Serialised(json.dumps(user_ids)) for unit_id, user_ids in members.items()}
+    ids = bulk.insert_returning_ids(Outreach.__table__, new, lambda item: {
+        "warning_id": item[0], "unit_id": item[2].unit_id, "rank": item[2].rank, "figures": figures_of(item[2]),
+        "level": item[1], "notified_at": now, "told_user_ids": told_ids.get(item[2].unit_id, bulk.Serialised("[]")),
+        "answer_note": "", "created_at": now}, key=("warning_id", "unit_id"))
     facts = {wid: (name, county) for wid, name, county in db.session.execute(
         sa.select(Warning.id, Product.name, Region.name).join(Product, Product.id == Warning.product_id)
         .join(Region, Region.id == Product.origin_county_id).where(Warning.id.in_(warning_ids)))}
-    rows = []
-    for wid, level, rec in new:
-        name, county = facts[wid]
-        text = _("Help wanted: %(product)s from %(county)s may go unsold (%(level)s). Your unit is among those "
-                 "recommended to buy it.", product=name, county=county, level=rules_mod.LEVEL_LABELS[level])
-        link = outreach_path(ids[(wid, rec.unit_id)])
-        rows.extend({"user_id": uid, "text": text[:500], "link": link, "warning_id": wid}
-                    for uid in members[rec.unit_id])
-    if rows:
-        db.session.execute(sa.insert(Notification), rows)
-    if not current_app.config.get("SMTP_HOST") or not rows:
+    # Translated once, formatted per outreach: the same text as ``_(template, **values)``.
+    template = _("Help wanted: %(product)s from %(county)s may go unsold (%(level)s). Your unit is among those "
+                 "recommended to buy it.")
+    levels = {level: str(label) for level, label in rules_mod.LEVEL_LABELS.items()}
+    path = outreach_path()
+
+    def rows():
+        for (wid, level, rec), oid in zip(new, ids, strict=True):
+            name, county = facts[wid]
+            text = template % {"product": name, "county": county, "level": levels[level]}
+            link = f"{path}#outreach-{oid}"
+            for uid in members[rec.unit_id]:
+                yield {"user_id": uid, "text": text[:500], "link": link, "warning_id": wid, "created_at": now}
+
+    told_any = bulk.insert_rows(Notification.__table__, rows())
+    if not current_app.config.get("SMTP_HOST") or not told_any:
         return []
     emails = dict(db.session.execute(sa.select(User.id, User.email).where(
-        User.id.in_(sorted({r["user_id"] for r in rows})))).all())
+        User.id.in_(sorted({uid for _w, _l, rec in new for uid in members[rec.unit_id]})))).all())
     return [(emails[r["user_id"]], _("Help wanted: produce that may go unsold"), f"{r['text']}\n{r['link']}")
-            for r in rows if r["user_id"] in emails]
+            for r in rows() if r["user_id"] in emails]
 
 
 # --- the orders that followed -------------------------------------------------------------------

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from alerts import bulk
 from alerts import rules as rules_mod
 from alerts.models import (
     LEVEL_BY_SEVERITY,
@@ -174,15 +175,13 @@ def _write(alert_run: AlertRun, kept: list[tuple[Live, UnitFigures]], closed: li
                 "gap_fen": max(0, row.gap_fen or 0), "figures": figures, "open_streak": w.open_streak,
                 "rise_streak": w.rise_streak, "rise_floor": w.rise_floor, "opened_at": w.opened_at}
 
-    for batch in _batches([(w, r) for w, r in kept if w.id is None]):
-        by_unit = {w.unit_id: w for w, _r in batch}
-        inserted = db.session.execute(
-            sa.insert(PlanLagWarning).returning(PlanLagWarning.id, PlanLagWarning.unit_id),
-            [{**values(w, r), "unit_id": w.unit_id, "year": w.year, "first_run_id": alert_run.id} for w, r in batch])
-        for wid, unit_id in inserted:
-            by_unit[unit_id].id = wid
-    for batch in _batches([(w, r) for w, r in kept if w.id is not None]):
-        db.session.execute(sa.update(PlanLagWarning), [{**values(w, r), "id": w.id} for w, r in batch])
+    new = [(w, r) for w, r in kept if w.id is None]
+    ids = bulk.insert_returning_ids(PlanLagWarning.__table__, new, lambda item: {
+        **values(*item), "unit_id": item[0].unit_id, "year": item[0].year, "first_run_id": alert_run.id,
+        "created_at": now}, key=("unit_id",))
+    for (w, _r), wid in zip(new, ids, strict=True):
+        w.id = wid
+    bulk.update_rows(PlanLagWarning.__table__, ({**values(w, r), "id": w.id} for w, r in kept if w.id is not None))
 
     dropped = [w.id for w in closed if w.status == WarningStatus.WATCHING]
     resolved = [w for w in closed if w.status != WarningStatus.WATCHING]

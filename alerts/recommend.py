@@ -24,6 +24,16 @@ recommended at all.
 
 Everything is one statement for any number of products and units (``ROW_NUMBER() OVER
 (PARTITION BY product ...)``), the same on SQLite and PostgreSQL; no query per unit or product.
+
+That statement ranks a shortlist of units, not every unit for every product (ten thousand units
+and fifty thousand warned products would be half a billion pairs). Let θ be the room left of the
+``top``-th roomiest unit among those with room left. Every unit with room ≥ θ (at least ``top`` of
+them) is a candidate for every product, and each ranks before any unassisted unit with less room
+or no plan. A product's top ``top`` are its assisting units, best first, and then the best of the
+others: with k assisting units, the top needs ``top`` − k others, and at least that many units with
+room ≥ θ do not assist it. So the top is among the product's assisting units and the units with
+room ≥ θ, with the same ranks as over all units. With fewer than ``top`` units with room left there
+is no θ, and every unit is ranked.
 """
 
 from __future__ import annotations
@@ -117,13 +127,37 @@ def ranking_statement(product_ids: list[int], *, year: int, top: int, now: datet
         .outerjoin(city, city.id == county.parent_id)
         .outerjoin(province, province.id == city.parent_id)
         .where(Product.id.in_(product_ids))
-    ).subquery("target")
+    ).cte("target")  # rendered once: its IN list of product ids is long
 
     reachable = (sa.select(UnitMember.user_id).join(User, User.id == UnitMember.user_id)
                  .where(UnitMember.unit_id == BuyerUnit.id, UnitMember.role.in_(TOLD_ROLES), User.active.is_(True))
                  .exists())
     candidate = (sa.select(BuyerUnit.id, BuyerUnit.name)
                  .where(BuyerUnit.status == UnitStatus.ACTIVE, reachable)).subquery("candidate")
+
+    relation = (
+        sa.select(AssistanceRelation.unit_id, AssistanceRelation.county_id,
+                  sa.func.min(AssistanceRelation.kind).label("kind"))
+        .where(AssistanceRelation.start_year <= year,
+               sa.or_(AssistanceRelation.end_year.is_(None), AssistanceRelation.end_year >= year),
+               AssistanceRelation.county_id.in_(sa.select(target.c.origin_county_id)))
+        .group_by(AssistanceRelation.unit_id, AssistanceRelation.county_id)
+    ).subquery("relation")
+
+    counted = counted_by_unit(year).element.cte("counted")  # read once, used by the shortlist and the ranking
+    # The shortlist: a unit outside it cannot make any product's top ``top`` (see the module docstring),
+    # so distances, purchases and the ranking are computed for these units only.
+    room_left = (sa.select(candidate.c.id.label("unit_id"),
+                           (UnitPlan.plan_fen - sa.func.coalesce(counted.c.counted_fen, 0)).label("room"))
+                 .join(UnitPlan, sa.and_(UnitPlan.unit_id == candidate.c.id, UnitPlan.year == year))
+                 .outerjoin(counted, counted.c.unit_id == candidate.c.id)).cte("room_left")
+    threshold = (sa.select(room_left.c.room).where(room_left.c.room > 0).order_by(room_left.c.room.desc())
+                 .limit(1).offset(top - 1)).scalar_subquery()  # θ: NULL with fewer than ``top`` such units
+
+    def shortlisted(unit_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+        return sa.or_(threshold.is_(None),
+                      unit_id.in_(sa.select(room_left.c.unit_id).where(room_left.c.room >= threshold)),
+                      unit_id.in_(sa.select(relation.c.unit_id)))
 
     # Where a unit takes deliveries: its active addresses, or its own region when it has none.
     has_address = sa.select(UnitAddress.id).where(UnitAddress.unit_id == BuyerUnit.id, UnitAddress.active).exists()
@@ -141,17 +175,8 @@ def ranking_statement(product_ids: list[int], *, year: int, top: int, now: datet
         else_=ELSEWHERE,
     )
     distance = (sa.select(target.c.product_id, location.c.unit_id, sa.func.min(step).label("distance"))
-                .select_from(target).join(location, sa.true())
+                .select_from(target).join(location, sa.true()).where(shortlisted(location.c.unit_id))
                 .group_by(target.c.product_id, location.c.unit_id)).subquery("distance")
-
-    relation = (
-        sa.select(AssistanceRelation.unit_id, AssistanceRelation.county_id,
-                  sa.func.min(AssistanceRelation.kind).label("kind"))
-        .where(AssistanceRelation.start_year <= year,
-               sa.or_(AssistanceRelation.end_year.is_(None), AssistanceRelation.end_year >= year),
-               AssistanceRelation.county_id.in_(sa.select(target.c.origin_county_id)))
-        .group_by(AssistanceRelation.unit_id, AssistanceRelation.county_id)
-    ).subquery("relation")
 
     bought = aliased(Product, name="bought")
     purchases = (
@@ -164,11 +189,10 @@ def ranking_statement(product_ids: list[int], *, year: int, top: int, now: datet
         .where(ProcurementOrder.submitted_at >= now - timedelta(days=PURCHASE_DAYS),
                ProcurementOrder.status != ProcurementStatus.REJECTED,
                ProcurementPart.status.not_in((PartStatus.DECLINED, PartStatus.CANCELLED)),
-               bought.category_id.in_(sa.select(target.c.category_id)))
+               bought.category_id.in_(sa.select(target.c.category_id)), shortlisted(ProcurementOrder.unit_id))
         .group_by(ProcurementOrder.unit_id, bought.category_id)
     ).subquery("purchases")
 
-    counted = counted_by_unit(year)
     counted_fen = sa.func.coalesce(counted.c.counted_fen, 0)
     room = UnitPlan.plan_fen - counted_fen  # NULL without a plan
     bought_fen = sa.func.coalesce(purchases.c.amount, 0)
@@ -193,7 +217,7 @@ def ranking_statement(product_ids: list[int], *, year: int, top: int, now: datet
                                       purchases.c.category_id == target.c.category_id))
         .outerjoin(distance, sa.and_(distance.c.product_id == target.c.product_id,
                                      distance.c.unit_id == candidate.c.id))
-        .where(sa.or_(assisted, room > 0, bought_fen > 0, far < ELSEWHERE))
+        .where(sa.or_(assisted, room > 0, bought_fen > 0, far < ELSEWHERE), shortlisted(candidate.c.id))
     ).subquery("ranked")
     return sa.select(ranked).where(ranked.c.rank <= top).order_by(ranked.c.product_id, ranked.c.rank)
 

@@ -156,6 +156,40 @@ def test_the_ranking_is_one_statement_for_any_number_of_products_and_units(world
     assert all(len(recs) == 4 for recs in ranked.values())
 
 
+def test_the_shortlist_of_roomy_units_gives_the_same_top_as_ranking_every_unit(world):
+    """With more units with room left than the top, the statement ranks a shortlist (recommend's
+    docstring): the top it returns is the top over all units, ranks included."""
+    chain = world.shop.chain
+    far = factories.region_chain()
+    other_county = fo.region_under(chain[RegionLevel.CITY], RegionLevel.COUNTY)
+    other_village = fo.region_under(fo.region_under(other_county, RegionLevel.TOWNSHIP), RegionLevel.VILLAGE)
+    near = world.product(price_fen=1000)  # assisted by one unit
+    remote = factories_shop.product(world.supplier, world.category, far[RegionLevel.VILLAGE], name="远方山货")
+    lonely = factories_shop.product(world.supplier, world.category, other_village, name="无人帮扶")
+    units = []
+    for i, room in enumerate((90_000, 80_000, 80_000, 70_000, 60_000, 40_000, 10_000, 10_000)):
+        u = fo.unit(world.county if i % 3 == 0 else far[RegionLevel.CITY])
+        fo.plan(u, YEAR, room)
+        units.append(u)
+    fo.relation(units[6], world.county)
+    fo.relation(units[7], far[RegionLevel.COUNTY])
+    fo.relation(fo.unit(far[RegionLevel.CITY]), far[RegionLevel.COUNTY])  # assisting, without a plan
+    met = fo.unit(world.county)
+    fo.plan(met, YEAR, 5_000)
+    fo.counted(met, YEAR, 6_000, near)
+    factories_shop.add_lot(near, 50)
+    fo.procurement_order(units[4], {near: 3})  # purchases in the category
+    fo.unit(world.county)  # no plan, same county
+    db.session.flush()
+
+    ids = [near.id, remote.id, lonely.id]
+    everyone = recommend.recommend_many(ids, top=100, year=YEAR)  # fewer than 100 units with room: all ranked
+    assert [len(everyone[pid]) for pid in ids] == [10, 9, 10]
+    for top in range(1, 7):
+        assert recommend.recommend_many(ids, top=top, year=YEAR) == {pid: recs[:top] for pid, recs in
+                                                                     everyone.items()}
+
+
 def test_the_suggested_quantity_is_the_stock_at_risk_within_the_plan_s_room_and_the_minimum_order():
     def product(stock=500, min_order_qty=1):
         return SimpleNamespace(price_fen=1_000, stock=stock, min_order_qty=min_order_qty)
