@@ -3,10 +3,10 @@
 Seeing: the members of the unit (any unit role), the administrators of the units above it, the
 regional administrators whose region contains the unit, and the platform administrators. Acting
 (acknowledge, note, respond, resolve): the unit's administrators (``UnitRole.ADMIN``) and the
-regional and platform administrators who see it; a buyer or approver of the unit sees the warning but is refused. Someone else's
-warning does not exist for a user (NotFound). Every action checks the state it starts from
-(``alerts.services.TRANSITIONS``), is kept as a ``PlanLagAction`` and in the audit log; services
-flush, the caller commits.
+regional and platform administrators who see it; a buyer or approver of the unit sees the warning
+but is refused. Someone else's warning does not exist for a user (NotFound). Every action checks the
+state it starts from (``alerts.services.TRANSITIONS``), is kept as a ``PlanLagAction`` and in the
+audit log; services flush, the caller commits.
 """
 
 from __future__ import annotations
