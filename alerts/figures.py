@@ -8,6 +8,7 @@ per cause. ``alerts.rules`` says what each figure means and when each cause fire
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -98,6 +99,7 @@ def compute_figures(today: date, rules: dict[str, int] | None = None) -> dict[in
     """Every listed product's figures, read in four set-based statements (``rules``: those in force when None)."""
     rules = rules or rules_mod.current()
     margin = (rules["pace_margin_percent"], rules["days_red"])
+    error_percent = rules["pace_error_percent"]
     end = _start_of(today)
     d7, d28 = end - timedelta(days=7), end - timedelta(days=28)
     county, city = aliased(Region), aliased(Region)
@@ -164,7 +166,7 @@ def compute_figures(today: date, rules: dict[str, int] | None = None) -> dict[in
         if f.sold_28:
             f.velocity_drop_bp = max(0, 10000 - f.sold_7 * 4 * 10000 // f.sold_28)
         _spoilage(f, lots.get(pid, []), shelf, today,
-                  _pace_days(today, oldest_stock.get(pid), first_sale_7.get(pid)), margin)
+                  _pace_days(today, oldest_stock.get(pid), first_sale_7.get(pid)), margin, error_percent)
         days = _season_days_left(harvest, today)
         if days is not None and f.stock > 0:
             f.days_to_season_end = days
@@ -197,14 +199,16 @@ def _pace_days(today: date, oldest_stock: date | None, first_sale: date | None) 
 
 
 def _spoilage(f: Figures, lots: list[tuple[int, date]], shelf_life_days: int, today: date, pace_days: int = 7,
-              margin: tuple[int, int] = (0, 0)) -> None:
+              margin: tuple[int, int] = (0, 0), error_percent: int = 0) -> None:
     """Sell the lots first-expiring first at the recent pace; what is left when a lot expires spoils.
 
     The pace is the 7-day one, or what sold over ``pace_days`` when the stock is younger (see
     ``_pace_days``); with no day on sale yet there is nothing to judge, and nothing is forecast.
     The same forecast at the steadier pace (the larger of that and the 28-day one) gives
     ``days_to_spoil_steady`` and ``unsold_before_spoil_steady``: what a far-off spoil day is judged by.
-    Lots expiring more than ``margin[1]`` days away are given a pace ``margin[0]`` per cent faster:
+    The week's count is first read ``error_percent`` of its standard error high (√count: chance in
+    who happened to buy that week). Lots expiring more than ``margin[1]`` days away are given a pace
+    ``margin[0]`` per cent faster:
     a few days' sales are as good as known, weeks of them are not.
     """
     in_lots = sum(q for q, _e in lots)
@@ -215,7 +219,9 @@ def _spoilage(f: Figures, lots: list[tuple[int, date]], shelf_life_days: int, to
     if not pace_days:
         return
     # Paces kept integral: units per day × 28 × pace_days.
-    recent, steady = f.sold_7 * 28, max(f.sold_7 * 28, f.sold_28 * pace_days)
+    # The week's count read ``error_percent`` of a standard error (√count) high: chance in a week's sales.
+    sold = f.sold_7 + math.isqrt(f.sold_7 * error_percent * error_percent // 10_000)
+    recent, steady = sold * 28, max(sold * 28, f.sold_28 * pace_days)
     scale = 28 * pace_days
     f.unsold_before_spoil, f.days_to_spoil = _forecast(lots, recent, scale, today, margin)
     f.unsold_before_spoil_steady, f.days_to_spoil_steady = _forecast(lots, steady, scale, today, margin)

@@ -154,6 +154,7 @@ def test_a_platform_administrator_edits_the_thresholds(client, login, world):
     ({"days_red": 30}, "Days left must shrink from blue to yellow to orange to red."),
     ({"rise_after_runs": 0}, "must be at least one run"),
     ({"sales_drop_percent": 150}, "must be between 1 and 100"),
+    ({"pace_error_percent": 301}, "must be at most 300"),
 ])
 def test_a_threshold_edit_that_makes_no_sense_is_refused_and_changes_nothing(client, login, world, changes, message):
     login(factories_shop.admin())

@@ -37,8 +37,25 @@ def test_spoilage_does_not_fire_when_the_pace_sells_the_stock_in_time(world):
     assert _levels(p)[WarningCause.SPOILAGE] is None
 
 
+def test_a_weeks_sales_are_read_one_standard_error_high(world, db_session):
+    p = world.product()
+    lot(p, 60, TODAY + timedelta(days=5))  # within the red days: no pace margin
+    sale(p, 49, TODAY - timedelta(days=1))  # 7 a day as counted; 56 (49 + √49) a week: 8 a day
+    assert job.compute_figures(TODAY)[p.id].unsold_before_spoil == 60 - 8 * 5
+    rules.save({**rules.current(), "pace_error_percent": 0})
+    assert job.compute_figures(TODAY)[p.id].unsold_before_spoil == 60 - 7 * 5
+    rules.save({**rules.current(), "pace_error_percent": 200})  # 49 + 2 × 7 = 63 a week: 9 a day
+    assert job.compute_figures(TODAY)[p.id].unsold_before_spoil == 60 - 9 * 5
+
+
+def test_nothing_sold_is_read_as_nothing(world):
+    p = world.product()
+    lot(p, 20, TODAY + timedelta(days=5))
+    assert job.compute_figures(TODAY)[p.id].unsold_before_spoil == 20
+
+
 def test_spoilage_sells_lots_first_expiring_first(world, db_session):
-    rules.save({**rules.current(), "pace_margin_percent": 0})
+    rules.save({**rules.current(), "pace_margin_percent": 0, "pace_error_percent": 0})
     p = world.product()
     lot(p, 10, TODAY + timedelta(days=7))
     lot(p, 50, TODAY + timedelta(days=40))
@@ -49,7 +66,8 @@ def test_spoilage_sells_lots_first_expiring_first(world, db_session):
     assert f.days_to_spoil == 7
 
 
-def test_spoilage_beyond_the_red_days_allows_a_faster_pace(world):
+def test_spoilage_beyond_the_red_days_allows_a_faster_pace(world, db_session):
+    rules.save({**rules.current(), "pace_error_percent": 0})  # the margin alone, as counted
     p = world.product()
     lot(p, 10, TODAY + timedelta(days=5))
     lot(p, 10, TODAY + timedelta(days=7))
@@ -60,7 +78,8 @@ def test_spoilage_beyond_the_red_days_allows_a_faster_pace(world):
     assert (f.unsold_before_spoil, f.days_to_spoil) == (5 + 7 + 10, 5)
 
 
-def test_a_far_spoil_day_is_judged_at_the_steadier_pace(world):
+def test_a_far_spoil_day_is_judged_at_the_steadier_pace(world, db_session):
+    rules.save({**rules.current(), "pace_error_percent": 0})  # the margin alone, as counted
     p = world.product()
     lot(p, 60, TODAY + timedelta(days=20))
     sale(p, 35, TODAY - timedelta(days=20))  # 28-day pace: 42 in 28 days, 1.5 a day
