@@ -21,16 +21,9 @@ from procurement.models_ledger import PurchaseChannel
 MONTH_COLUMNS = tuple(f"m{m:02d}" for m in range(1, 13))
 
 
-class PlanYearTotal(db.Model):
-    """A unit's counted procurement (canteen, union) in a year, per channel: the year's sum and each
-    month's (Asia/Shanghai) in its own column, so that a year of months is one row, not twelve."""
+class MonthlyAmounts:
+    """A year's sum and each month's (Asia/Shanghai) in its own column, so that a year of months is one row."""
 
-    __tablename__ = "plan_year_total"
-    __table_args__ = (sa.Index("ix_plan_year_total_year", "year"),)
-
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("buyer_unit.id", ondelete="CASCADE"), primary_key=True)
-    year: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[PurchaseChannel] = mapped_column(str_enum(PurchaseChannel), primary_key=True)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     m01: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     m02: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
@@ -44,6 +37,18 @@ class PlanYearTotal(db.Model):
     m10: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     m11: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     m12: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+class PlanYearTotal(MonthlyAmounts, db.Model):
+    """A unit's counted procurement (canteen, union) in a year, per channel: the year's sum and each
+    month's (Asia/Shanghai) in its own column, so that a year of months is one row, not twelve."""
+
+    __tablename__ = "plan_year_total"
+    __table_args__ = (sa.Index("ix_plan_year_total_year", "year"),)
+
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("buyer_unit.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[PurchaseChannel] = mapped_column(str_enum(PurchaseChannel), primary_key=True)
 
 
 class PlanOriginTotal(db.Model):

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import str_enum, utcnow
 from core.extensions import db
+from procurement.models_completion import MonthlyAmounts
 
 
 class SideKind(enum.StrEnum):
@@ -67,7 +68,7 @@ class UnitSideEntry(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class UnitSideTotal(db.Model):
+class UnitSideTotal(MonthlyAmounts, db.Model):
     """A unit's employee purchases or help-sales in a year: the year's sum and each month's."""
 
     __tablename__ = "unit_side_total"
@@ -76,19 +77,6 @@ class UnitSideTotal(db.Model):
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("buyer_unit.id", ondelete="CASCADE"), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[SideKind] = mapped_column(str_enum(SideKind), primary_key=True)
-    amount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m01: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m02: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m03: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m04: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m05: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m06: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m07: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m08: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m09: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m10: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m11: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    m12: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
 class UnitSideOriginTotal(db.Model):

@@ -31,12 +31,12 @@ from sqlalchemy.orm.util import identity_key
 
 from core.database import UTCDateTime, utcnow
 from procurement.models import BuyerUnit, UnitEmployee
+from procurement.models_completion import MONTH_COLUMNS
 from procurement.models_side import SIDE_TOTALS, SideKind, SideReason, UnitSideEntry
 from shop.models import Order, OrderKind, OrderLine, Product, SubOrder
 
 ENTRY_COLUMNS = ["unit_id", "kind", "year", "month", "reason", "amount_fen", "order_line_id", "origin_county_id",
                  "recorded_at"]
-MONTH_COLUMNS = [f"m{m:02d}" for m in range(1, 13)]
 TRIGGERS = ("unit_side_added", "unit_side_removed")  # created by migration a9c4d5e6c009
 
 
