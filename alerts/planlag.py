@@ -57,7 +57,8 @@ from core.extensions import db
 from core.permissions import Role
 from core.registry.models import Region
 from procurement.models import BuyerUnit, UnitMember, UnitRole
-from procurement.services.completion import UnitFigures, lagging_units, unit_figures
+from procurement.services.completion import UnitFigures, unit_figures
+from procurement.services.rollups import lagging_units
 
 RAISING_LEVELS = (WarningLevel.YELLOW, WarningLevel.ORANGE, WarningLevel.RED)
 WRITE_BATCH = 2000  # rows per executemany

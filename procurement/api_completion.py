@@ -26,7 +26,7 @@ from core.pagination import Page
 from core.permissions import Permission, require
 from core.registry.models import Region
 from core.registry.services import user_may_see_region
-from procurement.services import common, completion
+from procurement.services import common, completion, rollups
 
 blp = Blueprint("completion_api", __name__, url_prefix="/api/v1", description="Plan completion figures")
 
@@ -167,7 +167,7 @@ def _list_body(year: int, page: Page) -> dict:
 def region_completion(args, region_id: int):
     """A region's units rolled up against its guiding plan, its child regions, and its months."""
     region = _region(region_id)
-    board = completion.dashboard(_year(args["year"]), region)
+    board = rollups.dashboard(_year(args["year"]), region)
     return {**_region_body(board.summary), "children": [_region_body(c) for c in board.children],
             "months": board.months}
 
@@ -187,13 +187,10 @@ def lagging(args):
     scope = common.visible_units_clause(current_user)
     if region is not None:
         scope = scope & completion.region_subtree_scope(region)
-    rows = completion.rank_lagging(completion.unit_figures(year, scope), points)
-    start = (args["page"] - 1) * args["per_page"]
-    return _list_body(year, Page(items=rows[start:start + args["per_page"]], page=args["page"],
-                                 per_page=args["per_page"], total=len(rows)))
+    return _list_body(year, rollups.lagging_page(year, scope, points, args["page"], args["per_page"]))
 
 
-def _region_body(figures: completion.RegionFigures) -> dict:
+def _region_body(figures: rollups.RegionFigures) -> dict:
     body = {name: getattr(figures, name) for name in RegionFiguresSchema().fields
             if name not in ("region_id", "name") and hasattr(figures, name)}
     return {**body, "key": figures.key, "label": figures.label}

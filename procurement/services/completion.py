@@ -25,7 +25,7 @@ Money is integer fen; percentages are ``Decimal`` with two decimals, rounded hal
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -37,7 +37,7 @@ from core.extensions import db
 from core.pagination import Page
 from core.registry.models import Region
 from core.registry.services import subtree_ids
-from procurement.models import BuyerUnit, RegionPlan, UnitPlan, UnitStatus, UnitType
+from procurement.models import BuyerUnit, UnitPlan, UnitStatus, UnitType
 from procurement.models_completion import MONTH_COLUMNS, TOTALS, PlanCountyTotal, PlanOriginTotal, PlanYearTotal
 from procurement.models_ledger import PlanLedgerEntry, PurchaseChannel
 from procurement.models_side import SIDE_TOTALS, SideKind, UnitSideOriginTotal, UnitSideTotal
@@ -214,7 +214,7 @@ class GroupFigures(Figures):
 # --- the aggregate queries ------------------------------------------------------------------------
 
 
-def _rows(stmt):
+def plain_rows(stmt):
     """Run a statement on the session's connection: plain rows, without the ORM's per-row work
     (ten thousand units are read at once)."""
     return db.session.connection().execute(stmt)
@@ -266,19 +266,24 @@ def unit_figures(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: 
 
     Units without a plan for the year are included with ``plan_fen`` None.
     """
-    stmt = _unit_figures_stmt(year, scope)
-    return _unit_rows(stmt, year, time_progress(year, on), counted_channels() if channels is None else channels)
+    stmt = unit_figures_stmt(year, scope)
+    return unit_rows(stmt, year, time_progress(year, on), counted_channels() if channels is None else channels)
 
 
-def _unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Select:
+def unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Select:
+    """One row per unit in ``scope``: the columns ``unit_rows`` reads, in its order, labelled so that the
+    roll-ups below can take the statement as a subquery. Amounts are integers, 0 where nothing was counted."""
     ledger = _ledger_sums(PlanYearTotal, year, PlanYearTotal.unit_id).subquery("ledger")
     side = _side_sums(year, UnitSideTotal.unit_id).subquery("side")
     # Sums as integers and the type as its plain value: ten thousand rows, no Decimal or enum per cell.
-    amounts = [sa.cast(c, sa.BigInteger) for c in (ledger.c.canteen, ledger.c.union_, side.c.employee,
-                                                   side.c.help_sales)]
+    amounts = [sa.func.coalesce(sa.cast(c, sa.BigInteger), 0).label(name) for c, name in (
+        (ledger.c.canteen, "canteen"), (ledger.c.union_, "union_"), (side.c.employee, "employee"),
+        (side.c.help_sales, "help_sales"))]
     stmt = (
-        sa.select(BuyerUnit.id, BuyerUnit.name, sa.type_coerce(BuyerUnit.type, sa.String), BuyerUnit.parent_id,
-                  BuyerUnit.region_id, Region.name, Region.path, UnitPlan.plan_fen, *amounts)
+        sa.select(BuyerUnit.id.label("unit_id"), BuyerUnit.name.label("name"),
+                  sa.type_coerce(BuyerUnit.type, sa.String).label("type"), BuyerUnit.parent_id.label("parent_id"),
+                  BuyerUnit.region_id.label("region_id"), Region.name.label("region_name"),
+                  Region.path.label("region_path"), UnitPlan.plan_fen.label("plan_fen"), *amounts)
         .join(Region, Region.id == BuyerUnit.region_id)
         .outerjoin(UnitPlan, sa.and_(UnitPlan.unit_id == BuyerUnit.id, UnitPlan.year == year))
         .outerjoin(ledger, ledger.c.unit_id == BuyerUnit.id)
@@ -290,28 +295,29 @@ def _unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Se
 
 
 def unit_figures_page(year: int, scope: sa.ColumnElement[bool] | None, page: int, per_page: int, *,
-                      on: date | None = None) -> Page:
+                      on: date | None = None, total: int | None = None) -> Page:
     """Page ``page`` of ``unit_figures`` (by name, then id), counted and cut in the database; past the
-    last page, no items."""
-    stmt = _unit_figures_stmt(year, scope)
-    count = int(_rows(sa.select(sa.func.count()).select_from(
-        stmt.with_only_columns(BuyerUnit.id).order_by(None).subquery())).scalar_one())
-    rows = _unit_rows(stmt.limit(per_page).offset((page - 1) * per_page), year, time_progress(year, on),
+    last page, no items. ``total``: the units in ``scope`` when the caller has counted them already."""
+    stmt = unit_figures_stmt(year, scope)
+    if total is None:
+        total = int(plain_rows(sa.select(sa.func.count()).select_from(
+            stmt.with_only_columns(BuyerUnit.id).order_by(None).subquery())).scalar_one())
+    rows = unit_rows(stmt.limit(per_page).offset((page - 1) * per_page), year, time_progress(year, on),
                       counted_channels())
-    return Page(items=rows, page=page, per_page=per_page, total=count)
+    return Page(items=rows, page=page, per_page=per_page, total=total)
 
 
 _UNIT_TYPES = {t.value: t for t in UnitType}
 
 
-def _unit_rows(stmt, year: int, progress: Decimal, channels: frozenset[str]) -> list[UnitFigures]:
+def unit_rows(stmt, year: int, progress: Decimal, channels: frozenset[str]) -> list[UnitFigures]:
     return [
         UnitFigures(year=year, plan_fen=plan, canteen_fen=canteen or 0, union_fen=union or 0, employee_fen=emp or 0,
                     help_sales_fen=helped or 0, time_progress=progress, channels=channels, unit_id=uid, name=name,
                     type=_UNIT_TYPES[utype],
                     parent_id=parent_id, region_id=region_id, region_name=region_name, region_path=path)
         for (uid, name, utype, parent_id, region_id, region_name, path, plan, canteen, union, emp,
-             helped) in _rows(stmt)
+             helped) in plain_rows(stmt)
     ]
 
 
@@ -342,14 +348,6 @@ def total(rows: list[Figures], year: int, *, on: date | None = None,
     return out
 
 
-def by_type(rows: list[UnitFigures], year: int, *, on: date | None = None) -> list[GroupFigures]:
-    groups: dict[UnitType, list[UnitFigures]] = defaultdict(list)
-    for row in rows:
-        groups[row.type].append(row)
-    return [replace(total(groups[t], year, on=on, channels=rows[0].channels), key=t.value)
-            for t in UnitType if t in groups]
-
-
 def _scope_units(scope: sa.ColumnElement[bool] | None) -> sa.Select:
     stmt = sa.select(BuyerUnit.id).where(BuyerUnit.status.in_(FIGURE_STATUSES))
     return stmt.where(scope) if scope is not None else stmt
@@ -373,7 +371,7 @@ def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date 
         .where(table.year == year, table.unit_id.in_(units))
         for table, name in ((PlanYearTotal, PlanYearTotal.channel), (UnitSideTotal, UnitSideTotal.kind))
     ]).subquery("months")
-    for name, *amounts in _rows(
+    for name, *amounts in plain_rows(
             sa.select(parts.c.name, *[sa.func.coalesce(sa.func.sum(parts.c[m]), 0) for m in MONTH_COLUMNS])
             .group_by(parts.c.name)):
         attribute = f"{name}_fen"
@@ -412,10 +410,10 @@ def by_origin_county(year: int, scope: sa.ColumnElement[bool] | None = None, *,
         origin = (_ledger_sums(PlanOriginTotal, year, PlanOriginTotal.origin_county_id)
                   .where(PlanOriginTotal.unit_id.in_(units)))
         employee = employee.where(UnitSideOriginTotal.unit_id.in_(units))
-    for county_id, canteen, union in _rows(origin):
+    for county_id, canteen, union in plain_rows(origin):
         row(county_id).canteen_fen += int(canteen)
         row(county_id).union_fen += int(union)
-    for county_id, amount in _rows(employee):
+    for county_id, amount in plain_rows(employee):
         row(county_id).employee_fen += int(amount or 0)
     names = _region_labels(list(counties))
     for county_id, figures in counties.items():
@@ -428,7 +426,7 @@ def _region_labels(ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     parent = aliased(Region)
-    rows = _rows(
+    rows = plain_rows(
         sa.select(Region.id, Region.name, parent.name).outerjoin(parent, parent.id == Region.parent_id)
         .where(Region.id.in_(ids))
     ).all()
@@ -445,117 +443,6 @@ def unit_tree_scope(unit_id: int) -> sa.ColumnElement[bool]:
 
 def region_subtree_scope(region: Region) -> sa.ColumnElement[bool]:
     return BuyerUnit.region_id.in_(subtree_ids(region))
-
-
-def guiding_plans(year: int, region_ids: list[int]) -> dict[int, int]:
-    if not region_ids:
-        return {}
-    return dict(_rows(
-        sa.select(RegionPlan.region_id, RegionPlan.amount_fen)
-        .where(RegionPlan.year == year, RegionPlan.region_id.in_(region_ids))
-    ).all())
-
-
-@dataclass
-class RegionFigures(GroupFigures):
-    """A region's units rolled up; ``guiding_plan_fen`` is the region's own guiding plan (指导性计划)."""
-
-    guiding_plan_fen: int | None = None
-
-    @property
-    def guiding_completion(self) -> Decimal | None:
-        if not self.guiding_plan_fen:
-            return None
-        return percent(self.counted_fen, self.guiding_plan_fen)
-
-
-def by_region(rows: list[UnitFigures], regions: list[Region], year: int, *, on: date | None = None
-              ) -> list[RegionFigures]:
-    """Each of ``regions`` with the units of ``rows`` that lie in its subtree (by materialised path)."""
-    channels = rows[0].channels if rows else counted_channels()
-    guiding = guiding_plans(year, [r.id for r in regions])
-    out = {r.id: RegionFigures(year=year, plan_fen=None, key=r.id, label=r.name, time_progress=time_progress(
-        year, on), channels=channels, guiding_plan_fen=guiding.get(r.id)) for r in regions}
-    targets_of: dict[str, list[RegionFigures]] = {}  # many units share a region: split each path once
-    for unit in rows:
-        targets = targets_of.get(unit.region_path)
-        if targets is None:
-            parts = [int(part) for part in unit.region_path.strip("/").split("/") if part]
-            targets = targets_of[unit.region_path] = [out[p] for p in parts if p in out]
-        for target in targets:
-            target.add(unit)
-            target.units += 1
-            target.units_without_plan += 0 if unit.has_plan else 1
-    return [out[r.id] for r in regions]
-
-
-def child_regions(region: Region | None) -> list[Region]:
-    """The regions one level below ``region`` (the provinces when None), by name."""
-    stmt = sa.select(Region).order_by(Region.code)
-    stmt = stmt.where(Region.parent_id == region.id) if region is not None else stmt.where(Region.parent_id.is_(None))
-    return list(db.session.execute(stmt).scalars())
-
-
-@dataclass
-class Dashboard:
-    year: int
-    region: Region | None
-    time_progress: Decimal
-    summary: RegionFigures
-    children: list[RegionFigures]
-    types: list[GroupFigures]
-    units: list[UnitFigures]
-    counties: list[GroupFigures]
-    lagging: list[UnitFigures]
-    months: list[MonthFigures]
-    lag_points: Decimal
-
-
-def dashboard(year: int, region: Region | None, scope: sa.ColumnElement[bool] | None = None, *,
-              on: date | None = None) -> Dashboard:
-    """Everything the administrators' page shows for ``region`` (None: every region), in a fixed
-    number of queries whatever the number of units."""
-    channels = counted_channels()
-    if isinstance(scope, sa.sql.elements.True_):
-        scope = None  # a platform administrator's: every unit, read without looking each one up
-    if region is not None:
-        scope = region_subtree_scope(region) if scope is None else sa.and_(scope, region_subtree_scope(region))
-    rows = unit_figures(year, scope, on=on, channels=channels)
-    summary = RegionFigures(**vars(total(rows, year, on=on, channels=channels)))
-    if region is not None:
-        summary.key, summary.label = region.id, region.name
-        summary.guiding_plan_fen = guiding_plans(year, [region.id]).get(region.id)
-    points = lag_points_setting()
-    return Dashboard(
-        year=year, region=region, time_progress=time_progress(year, on), summary=summary,
-        children=by_region(rows, child_regions(region), year, on=on), types=by_type(rows, year, on=on),
-        units=rows, counties=by_origin_county(year, scope, channels=channels, on=on),
-        lagging=rank_lagging(rows, points), months=monthly(year, scope, on=on, channels=channels,
-                                                           plan_fen=summary.plan_fen),
-        lag_points=points,
-    )
-
-
-# --- lag -------------------------------------------------------------------------------------------
-
-
-def rank_lagging(rows: list[UnitFigures], min_gap_points: Decimal | int | str) -> list[UnitFigures]:
-    """Units with a plan whose completion trails time progress by more than ``min_gap_points``,
-    furthest behind first (then the larger gap in yuan)."""
-    points = Decimal(str(min_gap_points))
-    scored = [(lag, r) for r in rows if r.plan_fen and (lag := r.lag_points) > points]
-    scored.sort(key=lambda pair: (-pair[0], -(pair[1].gap_fen or 0), pair[1].name))
-    return [r for _lag, r in scored]
-
-
-def lagging_units(year: int, min_gap_points: Decimal | int | str | None = None, region: Region | None = None, *,
-                  on: date | None = None) -> list[UnitFigures]:
-    """The plan-lag signal (used by the alerts job): units whose completion trails time progress by
-    more than ``min_gap_points`` (PLAN_LAG_POINTS by default), each with ``gap_fen``, the yuan it
-    trails by, furthest behind first. ``region`` limits it to the units in that region's subtree."""
-    points = lag_points_setting() if min_gap_points is None else parse_points(min_gap_points)
-    scope = region_subtree_scope(region) if region is not None else None
-    return rank_lagging(unit_figures(year, scope, on=on), points)
 
 
 # --- one unit ------------------------------------------------------------------------------------
@@ -602,20 +489,20 @@ def sold_by_county_category(year: int) -> list[SoldFigure]:
     from shop.models import Category
 
     sums: dict[tuple[int, int], int] = defaultdict(int)
-    for county_id, category_id, amount in _rows(
+    for county_id, category_id, amount in plain_rows(
             _consumer_lines().add_columns(Product.origin_county_id, Product.category_id,
                                           sa.func.sum(_net_line_amount()))
             .join(Product, Product.id == OrderLine.product_id).where(_completed_in(year))
             .group_by(Product.origin_county_id, Product.category_id)):
         sums[(county_id, category_id)] += int(amount or 0)
-    for county_id, category_id, amount in _rows(
+    for county_id, category_id, amount in plain_rows(
             sa.select(PlanOriginTotal.origin_county_id, PlanOriginTotal.category_id,
                       sa.func.sum(PlanOriginTotal.amount_fen))
             .where(PlanOriginTotal.year == year)
             .group_by(PlanOriginTotal.origin_county_id, PlanOriginTotal.category_id)):
         sums[(county_id, category_id)] += int(amount or 0)
     counties = _region_labels(list({c for c, _k in sums}))
-    categories = dict(_rows(
+    categories = dict(plain_rows(
         sa.select(Category.id, Category.name).where(Category.id.in_({k for _c, k in sums}))).all()) if sums else {}
     out = [SoldFigure(c, counties.get(c, ""), k, categories.get(k, ""), amount)
            for (c, k), amount in sums.items() if amount]
@@ -632,21 +519,10 @@ def households_reached(year: int) -> int:
                       .join(OrderLine, OrderLine.sub_order_id == SubOrder.id)
                       .join(PlanLedgerEntry, PlanLedgerEntry.order_line_id == OrderLine.id)
                       .where(PlanLedgerEntry.year == year)))
-    return int(_rows(
+    return int(plain_rows(
         sa.select(sa.func.count(sa.distinct(HouseholdLink.household_id)))
         .where(HouseholdLink.status == LinkStatus.ACTIVE, HouseholdLink.supplier_id.in_(sellers))
     ).scalar_one())
-
-
-def public_region_completion(year: int, *, on: date | None = None) -> list[RegionFigures]:
-    """Every region with a guiding plan for ``year``, its units' counted amount against it."""
-    regions = list(db.session.execute(
-        sa.select(Region).join(RegionPlan, RegionPlan.region_id == Region.id).where(RegionPlan.year == year)
-        .order_by(Region.path)
-    ).scalars())
-    if not regions:
-        return []
-    return by_region(unit_figures(year, on=on), regions, year, on=on)
 
 
 def totals_drift() -> int:
@@ -662,5 +538,5 @@ def totals_drift() -> int:
         sql = (f"SELECT COUNT(*) FROM (SELECT {columns}, SUM(amount_fen) AS amount_fen FROM {source} "  # noqa: S608
                f"GROUP BY {columns}) l FULL OUTER JOIN {table} t ON {joined} "
                f"WHERE COALESCE(t.amount_fen, 0) <> COALESCE(l.amount_fen, 0)")
-        drift += int(_rows(sa.text(sql)).scalar_one())
+        drift += int(plain_rows(sa.text(sql)).scalar_one())
     return drift

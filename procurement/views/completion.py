@@ -28,7 +28,7 @@ from core.registry.models import Region
 from core.registry.services import region_scope, user_may_see_region
 from procurement import bp, labels
 from procurement.models import BuyerUnit
-from procurement.services import common, completion
+from procurement.services import common, completion, rollups
 from procurement.views._helpers import region_choices, year_arg
 
 # Our own scripts and styles (the chart set-up); ECharts itself is core/static/vendor/echarts.min.js.
@@ -163,7 +163,7 @@ def types_table(groups: list[completion.GroupFigures]) -> Table:
                   for g in groups], empty=_("No unit in this scope."))
 
 
-def regions_table(regions: list[completion.RegionFigures], title: str) -> Table:
+def regions_table(regions: list[rollups.RegionFigures], title: str) -> Table:
     return Table("regions", title, [
         Column(_("Region")), Column(_("Guiding plan"), "money"), Column(_("Completion of the guiding plan"), "percent"),
         Column(_("Units"), "count"), Column(_("Without a plan"), "count"), *_figure_columns(),
@@ -201,7 +201,7 @@ def chart_data(months: list[completion.MonthFigures], progress: Decimal) -> str:
     }, ensure_ascii=False)
 
 
-def regions_chart_data(regions: list[completion.RegionFigures], progress: Decimal) -> str:
+def regions_chart_data(regions: list[rollups.RegionFigures], progress: Decimal) -> str:
     return json.dumps({
         "categories": [r.label for r in regions],
         "completion": [None if r.completion is None else str(r.completion) for r in regions],
@@ -271,10 +271,10 @@ def dashboard_region(user, raw: str | None) -> Region | None:
     return region
 
 
-def _dashboard_tables(board: completion.Dashboard, scope_name: str, units: list[completion.UnitFigures] | None = None,
-                      lagging: list[completion.UnitFigures] | None = None) -> list[Table]:
-    """Every table of the dashboard; ``units`` and ``lagging``: the rows the screen shows of those two
-    (a page each), the workbook takes them whole."""
+def _dashboard_tables(board: rollups.Dashboard, scope_name: str, units: list[completion.UnitFigures],
+                      lagging: list[completion.UnitFigures]) -> list[Table]:
+    """Every table of the dashboard; ``units`` and ``lagging``: the rows shown of those two (a page each on
+    the screen, all of them in the workbook)."""
     return [
         Table("summary", _("Plan completion %(year)d", year=board.year), [
             Column(_("Scope")), Column(_("Guiding plan"), "money"),
@@ -284,24 +284,20 @@ def _dashboard_tables(board: completion.Dashboard, scope_name: str, units: list[
              board.summary.units_without_plan, *_figure_cells(board.summary)]]),
         regions_table(board.children, _("By region")),
         types_table(board.types),
-        lagging_table(board.lagging if lagging is None else lagging, board.lag_points),
+        lagging_table(lagging, board.lag_points),
         counties_table(board.counties),
         months_table(board.months, board.year),
-        units_table(board.units if units is None else units, _("By unit"), board.summary),
+        units_table(units, _("By unit"), board.summary),
     ]
 
 
-def _page_of(rows: list, arg: str, per_page: int) -> Page:
-    """The page of ``rows`` named by the query argument ``arg`` (clamped to the pages there are)."""
+def _page_number(arg: str, total: int, per_page: int) -> int:
+    """The page named by the query argument ``arg``, clamped to the pages there are."""
     try:
         number = max(1, int(request.args.get(arg, 1)))
     except ValueError:
         number = 1
-    page = Page(items=[], page=number, per_page=per_page, total=len(rows))
-    page.page = min(page.page, page.pages)
-    start = (page.page - 1) * per_page
-    page.items = rows[start:start + per_page]
-    return page
+    return min(number, Page(items=[], page=1, per_page=per_page, total=total).pages)
 
 
 @bp.get("/admin/completion")
@@ -310,16 +306,21 @@ def _page_of(rows: list, arg: str, per_page: int) -> Page:
 def admin_completion():
     year = year_arg()
     region = dashboard_region(current_user, request.args.get("region_id"))
-    board = completion.dashboard(year, region, region_scope(current_user, BuyerUnit.region_id))
+    board = rollups.dashboard(year, region, region_scope(current_user, BuyerUnit.region_id))
     scope_name = region.name if region else _("All regions")
     if request.path.endswith(".xlsx"):
-        return xlsx_response(_dashboard_tables(board, scope_name),
+        return xlsx_response(_dashboard_tables(board, scope_name, completion.unit_figures(year, board.scope),
+                                               rollups.lagging_units(year, board.lag_points, scope=board.scope)),
                              f"completion-{region.code if region else 'all'}-{year}.xlsx")
     # The units and lagging tables are long (thousands of units): the screen shows each a page at a time
-    # (``page``, ``lagging_page``), the workbook whole.
-    unit_page = _page_of(board.units, "page", UNITS_PER_PAGE)
-    lagging_page = _page_of(board.lagging, "lagging_page", UNITS_PER_PAGE)
-    tables = _dashboard_tables(board, scope_name, units=unit_page.items, lagging=lagging_page.items)
+    # (``page``, ``lagging_page``), read so from the database; the workbook has them whole.
+    unit_page = completion.unit_figures_page(
+        year, board.scope, _page_number("page", board.summary.units, UNITS_PER_PAGE), UNITS_PER_PAGE,
+        total=board.summary.units)
+    lagging_page = rollups.lagging_page(
+        year, board.scope, board.lag_points, _page_number("lagging_page", board.lagging_total, UNITS_PER_PAGE),
+        UNITS_PER_PAGE, total=board.lagging_total)
+    tables = _dashboard_tables(board, scope_name, unit_page.items, lagging_page.items)
     tables[-1].links = [url_for("procurement.admin_unit_completion", unit_id=u.unit_id, year=year)
                         for u in unit_page.items]
     tables[3].links = [url_for("procurement.admin_unit_completion", unit_id=u.unit_id, year=year)

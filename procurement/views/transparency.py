@@ -13,13 +13,13 @@ from flask_babel import gettext as _
 
 from core.extensions import limiter
 from procurement import public_bp
-from procurement.services import completion
+from procurement.services import completion, rollups
 from procurement.views.completion import Column, Table, xlsx_response
 
 
-def _tables(year: int) -> tuple[list[Table], list[completion.RegionFigures], int]:
+def _tables(year: int) -> tuple[list[Table], list[rollups.RegionFigures], int]:
     sold = completion.sold_by_county_category(year)
-    regions = completion.public_region_completion(year)
+    regions = rollups.public_region_completion(year)
     households = completion.households_reached(year)
     tables = [
         Table("sold", _("Amount sold in %(year)d by county of origin and category", year=year), [
@@ -49,7 +49,7 @@ def transparency():
                            households=households, regions=regions, chart=_public_chart(regions, year))
 
 
-def _public_chart(regions: list[completion.RegionFigures], year: int) -> str:
+def _public_chart(regions: list[rollups.RegionFigures], year: int) -> str:
     """The regions chart shows completion of each region's guiding plan (the same as the table)."""
     return json.dumps({
         "categories": [r.label for r in regions],

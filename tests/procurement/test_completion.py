@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -46,7 +46,7 @@ from core.registry import services as registry
 from core.registry.models import Region, RegionLevel
 from procurement.models import RegionPlan, UnitEmployee, UnitPlan, UnitType
 from procurement.models_ledger import LedgerReason, PlanLedgerEntry, PurchaseChannel
-from procurement.services import completion
+from procurement.services import completion, rollups
 from shop.models import HouseholdLink, LinkStatus, LinkType, OrderStatus
 from tests import factories
 from tests.procurement import factories_procurement as fp
@@ -226,16 +226,17 @@ def test_months_follow_shanghai_time_and_accumulate(data):
 
 def test_region_roll_up_against_its_guiding_plan(data):
     province = data.chain_a[RegionLevel.PROVINCE]
-    board = completion.dashboard(YEAR, province)
+    board = rollups.dashboard(YEAR, province)
     s = board.summary
     # U1 + U2 + U3: plans 1,000,000 + 200,000 (U3 has none); counted 359,790 + 150,000 + 80,000.
     assert (s.units, s.units_without_plan, s.plan_fen, s.counted_fen) == (3, 1, 1_200_000, 589_790)
     assert s.completion == Decimal("49.15")  # 589,790 / 1,200,000 = 49.149%
     assert s.guiding_plan_fen == 2_000_000
     assert s.guiding_completion == Decimal("29.49")  # 589,790 / 2,000,000 = 29.4895%
-    assert [u.unit_id for u in board.units] == sorted([data.u1.id, data.u2.id, data.u3.id],
-                                                     key=lambda i: {data.u1.id: "甲市", data.u2.id: "甲县分",
-                                                                    data.u3.id: "甲县国"}[i])
+    units = completion.unit_figures_page(YEAR, board.scope, 1, 100).items
+    assert [u.unit_id for u in units] == sorted([data.u1.id, data.u2.id, data.u3.id],
+                                                key=lambda i: {data.u1.id: "甲市", data.u2.id: "甲县分",
+                                                               data.u3.id: "甲县国"}[i])
     (city,) = board.children
     assert (city.label, city.counted_fen, city.units) == (data.chain_a[RegionLevel.CITY].name, 589_790, 3)
     types = {t.key: t.counted_fen for t in board.types}
@@ -243,7 +244,8 @@ def test_region_roll_up_against_its_guiding_plan(data):
     # Where the money went: county KA 250,000 + 150,000 canteen + 3,990 employee; KB 100,000 + 80,000 + 5,800.
     counties = {c.key: c.counted_fen for c in board.counties}
     assert counties == {data.chain_a[RegionLevel.COUNTY].id: 403_990, data.county_b.id: 185_800}
-    assert [u.unit_id for u in board.lagging] == [data.u1.id]
+    assert board.lagging_total == 1
+    assert [u.unit_id for u in rollups.lagging_page(YEAR, board.scope, board.lag_points, 1, 100).items] == [data.u1.id]
 
 
 def test_unit_with_its_sub_units(data):
@@ -255,20 +257,20 @@ def test_unit_with_its_sub_units(data):
 
 
 def test_lagging_units_with_their_gap_in_yuan(data):
-    everywhere = completion.lagging_units(YEAR, 10)
+    everywhere = rollups.lagging_units(YEAR, 10)
     ours = [u for u in everywhere if u.unit_id in {data.u1.id, data.u2.id, data.u3.id, data.u4.id}]
     # U4 trails by 29.86 points (¥1,493.00), U1 by 13.88 (¥1,388.10); U2 is ahead; U3 has no plan.
     assert [(u.unit_id, u.lag_points, u.gap_fen) for u in ours] == [
         (data.u4.id, Decimal("29.86"), 149_300), (data.u1.id, Decimal("13.88"), 138_810)]
-    assert [u.unit_id for u in completion.lagging_units(YEAR, 20, region=data.chain_b[RegionLevel.PROVINCE])] == [
+    assert [u.unit_id for u in rollups.lagging_units(YEAR, 20, region=data.chain_b[RegionLevel.PROVINCE])] == [
         data.u4.id]
-    assert completion.lagging_units(YEAR, 30, region=data.chain_b[RegionLevel.PROVINCE]) == []
+    assert rollups.lagging_units(YEAR, 30, region=data.chain_b[RegionLevel.PROVINCE]) == []
 
 
 def test_lagging_units_uses_the_setting_by_default(data, app):
     app.config["PLAN_LAG_POINTS"] = "15"
     try:
-        rows = completion.lagging_units(YEAR, region=data.chain_a[RegionLevel.PROVINCE])
+        rows = rollups.lagging_units(YEAR, region=data.chain_a[RegionLevel.PROVINCE])
     finally:
         app.config["PLAN_LAG_POINTS"] = completion.DEFAULT_LAG_POINTS
     assert rows == []  # U1 trails by 13.88 points only
@@ -283,7 +285,7 @@ def test_public_figures(data):
     assert sold[(kb, data.category_2.id)] == 185_800
     # Supplier A's two live links and B's one; the ended link and the idle supplier's household do not count.
     assert completion.households_reached(YEAR) == 3
-    regions = {r.key: r for r in completion.public_region_completion(YEAR)}
+    regions = {r.key: r for r in rollups.public_region_completion(YEAR)}
     assert regions[data.chain_a[RegionLevel.PROVINCE].id].guiding_completion == Decimal("29.49")
 
 
@@ -297,12 +299,12 @@ def test_no_query_per_unit(data, app):
 
     sa.event.listen(db.engine, "before_cursor_execute", count)
     try:
-        completion.dashboard(YEAR, province)
+        rollups.dashboard(YEAR, province)
         few = len(statements)
         for i in range(5):
             fp.unit(data.chain_a[RegionLevel.COUNTY], name=f"加的单位{i}")
         statements.clear()
-        completion.dashboard(YEAR, province)
+        rollups.dashboard(YEAR, province)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == few
@@ -345,23 +347,53 @@ def test_totals_count_bulk_ledger_writes(data):
     assert _by_id(completion.unit_figures(YEAR))[data.u4.id].canteen_fen == 200_000
 
 
-def test_the_dashboard_reads_employees_and_help_sales_once_and_agrees_with_each_table(data):
-    """The dashboard reads the shop-side channels in one pass for all its tables; each table still
-    equals what its own function computes for the same scope."""
-    province = data.chain_a[RegionLevel.PROVINCE]
-    board = completion.dashboard(YEAR, province)
-    scope = completion.region_subtree_scope(province)
-    assert board.units == completion.unit_figures(YEAR, scope)
-    assert board.months == completion.monthly(YEAR, scope, plan_fen=board.summary.plan_fen)
-    assert board.counties == completion.by_origin_county(YEAR, scope)
-    assert sum(m.help_sales_fen for m in board.months) == sum(u.help_sales_fen for u in board.units) > 0
-    assert sum(c.employee_fen for c in board.counties) == sum(u.employee_fen for u in board.units) > 0
+def test_the_dashboards_roll_ups_equal_its_units_added_up(data):
+    """Every figure the database adds up or ranks equals the per-unit figures added up and ranked in
+    Python (``Figures.add``, ``Figures.lag_points``, ``Figures.gap_fen``)."""
+    board = rollups.dashboard(YEAR, None)
+    units = completion.unit_figures(YEAR)
+    assert len(units) == board.summary.units == 4
+    expected = completion.total(units, YEAR)
+    assert (board.summary.plan_fen, board.summary.counted_fen, board.summary.help_sales_fen,
+            board.summary.units_without_plan) == (expected.plan_fen, expected.counted_fen, expected.help_sales_fen,
+                                                  expected.units_without_plan)
+    for group in board.types:
+        of_type = completion.total([u for u in units if u.type.value == group.key], YEAR)
+        assert (group.units, group.plan_fen, group.counted_fen) == (of_type.units, of_type.plan_fen,
+                                                                   of_type.counted_fen)
+    assert sum(g.units for g in board.types) == 4
+    for region in board.children:
+        inside = completion.total([u for u in units if f"/{region.key}/" in u.region_path], YEAR)
+        assert (region.units, region.plan_fen, region.counted_fen) == (inside.units, inside.plan_fen,
+                                                                      inside.counted_fen)
+    for points in (Decimal(0), Decimal("13.87"), Decimal("13.88"), Decimal("13.885"), Decimal(20)):
+        ranked = sorted([u for u in units if u.plan_fen and u.lag_points > points],
+                        key=lambda u: (-u.lag_points, -u.gap_fen, u.name))
+        assert rollups.lagging_units(YEAR, points) == ranked
+        assert rollups.lagging_count(YEAR, None, points) == len(ranked)
+    months = completion.monthly(YEAR, None, plan_fen=board.summary.plan_fen)
+    assert board.months == months
+    assert sum(m.help_sales_fen for m in months) == board.summary.help_sales_fen > 0
+
+
+@pytest.mark.parametrize("denominator", [1, 2, 3, 7, 400, 999_983])
+def test_the_databases_rounding_of_the_lag_is_percents(db_session, denominator):
+    """Half up, away from zero, in integers: the database ranks by exactly the completion shown."""
+    from procurement.services.rollups import _half_up_div
+
+    half = denominator // 2  # around every whole quotient and every half-way point
+    numerators = sorted({k * denominator + r for k in (-3, -1, 0, 1, 2)
+                         for r in (-half - 1, -half, -half + 1, -1, 0, 1, half - 1, half, half + 1)})
+    numerators += [10_000 * 123_456_789, -10_000 * 987_654_321]
+    got = db.session.execute(sa.select(*[_half_up_div(sa.literal(n, sa.BigInteger), sa.literal(
+        denominator, sa.BigInteger)) for n in numerators])).one()
+    assert list(got) == [int((Decimal(n) / denominator).quantize(Decimal(1), ROUND_HALF_UP)) for n in numerators]
 
 
 def test_every_regions_dashboard_reads_the_all_units_total_per_county(data):
     """A platform administrator's dashboard (every unit) reads the ledger's total per county of origin;
     it equals the per-unit totals added up over every unit."""
-    board = completion.dashboard(YEAR, None, sa.true())
+    board = rollups.dashboard(YEAR, None, sa.true())
     assert board.counties == completion.by_origin_county(YEAR, sa.literal_column("buyer_unit.id") > 0)
     ka, kb = data.chain_a[RegionLevel.COUNTY].id, data.county_b.id
     # KA: canteen U1 250,000 + U2 150,000 + U4 100,000, employee 3,990; KB: union U1 100,000 + U3 80,000,

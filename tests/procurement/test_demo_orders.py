@@ -41,7 +41,7 @@ from procurement.models_orders import (
     ProcurementPayment,
     ProcurementStatus,
 )
-from procurement.services import completion
+from procurement.services import completion, rollups
 from procurement.services.common import LOCAL_TIMEZONE
 from shop.models import Order, OrderKind, OrderLine, OrderStatus, Product, ProductLot, SubOrder
 from shop.models_orders import OrderLineLot
@@ -94,7 +94,7 @@ def test_active_units_have_plans_this_year_except_one_and_regions_guiding_plans_
     # Every guiding plan covers at least the plans of the units in its region, and its completion is sane.
     guiding = _all(sa.select(RegionPlan).where(RegionPlan.year == year))
     assert {g.region.code for g in guiding} == set(GUIDING_PLANS)
-    for region in completion.public_region_completion(year):
+    for region in rollups.public_region_completion(year):
         assert region.guiding_plan_fen >= (region.plan_fen or 0), region.label
         # Near time progress: units buy through the year, some ahead and some behind (any date of the year).
         assert region.guiding_completion <= Decimal(150), region.label
@@ -250,7 +250,7 @@ def test_completion_figures_equal_the_accepted_lines_not_returned(seed):
     # Some units trail time progress far enough for a plan-lag warning, some are ahead (once the year is
     # far enough on for a lag of ten points to be possible).
     if completion.time_progress(year) >= 25:
-        lagging = completion.lagging_units(year, 10)
+        lagging = rollups.lagging_units(year, 10)
         assert 1 <= len(lagging) < len(this_year)
         assert any(f.lag_points is not None and f.lag_points < 0 for f in this_year.values())
 
