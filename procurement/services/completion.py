@@ -210,6 +210,12 @@ class GroupFigures(Figures):
     units: int = 0
     units_without_plan: int = 0
 
+    def merge(self, other: GroupFigures) -> None:
+        """Add another group of units to this one."""
+        self.add(other)
+        self.units += other.units
+        self.units_without_plan += other.units_without_plan
+
 
 # --- the aggregate queries ------------------------------------------------------------------------
 
@@ -270,11 +276,18 @@ def unit_figures(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: 
     return unit_rows(stmt, year, time_progress(year, on), counted_channels() if channels is None else channels)
 
 
-def unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Select:
+def unit_figures_stmt(year: int, scope: sa.ColumnElement[bool] | None, *, only: sa.Select | None = None
+                      ) -> sa.Select:
     """One row per unit in ``scope``: the columns ``unit_rows`` reads, in its order, labelled so that the
-    roll-ups below can take the statement as a subquery. Amounts are integers, 0 where nothing was counted."""
-    ledger = _ledger_sums(PlanYearTotal, year, PlanYearTotal.unit_id).subquery("ledger")
-    side = _side_sums(year, UnitSideTotal.unit_id).subquery("side")
+    roll-ups can take the statement as a subquery. Amounts are integers, 0 where nothing was counted.
+    ``only``: a statement selecting the ids of the units wanted (a page), so that the totals are added
+    up for those units alone."""
+    ledger = _ledger_sums(PlanYearTotal, year, PlanYearTotal.unit_id)
+    side = _side_sums(year, UnitSideTotal.unit_id)
+    if only is not None:
+        ledger, side = ledger.where(PlanYearTotal.unit_id.in_(only)), side.where(UnitSideTotal.unit_id.in_(only))
+        scope = BuyerUnit.id.in_(only) if scope is None else sa.and_(scope, BuyerUnit.id.in_(only))
+    ledger, side = ledger.subquery("ledger"), side.subquery("side")
     # Sums as integers and the type as its plain value: ten thousand rows, no Decimal or enum per cell.
     amounts = [sa.func.coalesce(sa.cast(c, sa.BigInteger), 0).label(name) for c, name in (
         (ledger.c.canteen, "canteen"), (ledger.c.union_, "union_"), (side.c.employee, "employee"),
@@ -298,12 +311,12 @@ def unit_figures_page(year: int, scope: sa.ColumnElement[bool] | None, page: int
                       on: date | None = None, total: int | None = None) -> Page:
     """Page ``page`` of ``unit_figures`` (by name, then id), counted and cut in the database; past the
     last page, no items. ``total``: the units in ``scope`` when the caller has counted them already."""
-    stmt = unit_figures_stmt(year, scope)
+    units = _scope_units(scope)
     if total is None:
-        total = int(plain_rows(sa.select(sa.func.count()).select_from(
-            stmt.with_only_columns(BuyerUnit.id).order_by(None).subquery())).scalar_one())
-    rows = unit_rows(stmt.limit(per_page).offset((page - 1) * per_page), year, time_progress(year, on),
-                      counted_channels())
+        total = int(plain_rows(sa.select(sa.func.count()).select_from(units.subquery())).scalar_one())
+    page_ids = units.order_by(BuyerUnit.name, BuyerUnit.id).limit(per_page).offset((page - 1) * per_page)
+    rows = unit_rows(unit_figures_stmt(year, scope, only=page_ids), year, time_progress(year, on),
+                     counted_channels())
     return Page(items=rows, page=page, per_page=per_page, total=total)
 
 
@@ -311,13 +324,15 @@ _UNIT_TYPES = {t.value: t for t in UnitType}
 
 
 def unit_rows(stmt, year: int, progress: Decimal, channels: frozenset[str]) -> list[UnitFigures]:
+    """``UnitFigures`` from ``unit_figures_stmt``'s columns: a statement to run, or rows already read."""
+    rows = plain_rows(stmt) if isinstance(stmt, sa.Select) else stmt
     return [
         UnitFigures(year=year, plan_fen=plan, canteen_fen=canteen or 0, union_fen=union or 0, employee_fen=emp or 0,
                     help_sales_fen=helped or 0, time_progress=progress, channels=channels, unit_id=uid, name=name,
                     type=_UNIT_TYPES[utype],
                     parent_id=parent_id, region_id=region_id, region_name=region_name, region_path=path)
         for (uid, name, utype, parent_id, region_id, region_name, path, plan, canteen, union, emp,
-             helped) in plain_rows(stmt)
+             helped) in rows
     ]
 
 
@@ -362,13 +377,18 @@ def monthly(year: int, scope: sa.ColumnElement[bool] | None = None, *, on: date 
     """
     channels = counted_channels() if channels is None else channels
     progress = time_progress(year, on)
-    units = _scope_units(scope)
+    if scope is None:  # every unit with figures: leave out the few without (cheaper than naming all the rest)
+        def of_units(column):
+            return column.not_in(sa.select(BuyerUnit.id).where(BuyerUnit.status.not_in(FIGURE_STATUSES)))
+    else:
+        def of_units(column):
+            return column.in_(_scope_units(scope))
     months = {m: MonthFigures(year=year, plan_fen=None, month=m, time_progress=progress, channels=channels)
               for m in range(1, 13)}
     # One row per channel (canteen, union; employee, help_sales) with the twelve months summed over the scope.
     parts = sa.union_all(*[
         sa.select(sa.type_coerce(name, sa.String).label("name"), *[getattr(table, m) for m in MONTH_COLUMNS])
-        .where(table.year == year, table.unit_id.in_(units))
+        .where(table.year == year, of_units(table.unit_id))
         for table, name in ((PlanYearTotal, PlanYearTotal.channel), (UnitSideTotal, UnitSideTotal.kind))
     ]).subquery("months")
     for name, *amounts in plain_rows(

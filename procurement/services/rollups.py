@@ -10,7 +10,7 @@ rounds, so the database ranks exactly the units ``Figures.lag_points`` says are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
@@ -44,41 +44,22 @@ def _units(year: int, scope: sa.ColumnElement[bool] | None) -> sa.Subquery:
     return unit_figures_stmt(year, scope).order_by(None).subquery("units")
 
 
-def rollup(year: int, scope: sa.ColumnElement[bool] | None, key=None, *, on: date | None = None,
-           channels: frozenset[str] | None = None, join=None) -> list[tuple[object, GroupFigures]]:
-    """The units in ``scope`` added up: one (key, GroupFigures) per value of ``key`` (a function of the
-    per-unit subquery giving the column to group by; None: one row for the whole scope). ``join``: a
-    selectable and its ON clause (a function of the subquery), to group by something the units lie in.
-    Plans add up over the units that have one (None when none has); help-sales stay apart."""
-    channels = counted_channels() if channels is None else channels
-    units = _units(year, scope)
-    group = [] if key is None else [key(units)]
-    stmt = sa.select(*group, sa.func.count(), sa.func.count(units.c.plan_fen),
-                     *[sa.cast(sa.func.sum(units.c[name]), sa.BigInteger)
-                       for name in ("plan_fen", "canteen", "union_", "employee", "help_sales")])
-    if join is not None:
-        stmt = stmt.select_from(units).join(join[0], join[1](units))
-    if group:
-        stmt = stmt.group_by(*group)
-    progress = time_progress(year, on)
-    return [(keys[0] if keys else None, GroupFigures(
-        year=year, plan_fen=None if plan is None else int(plan), canteen_fen=int(canteen or 0),
-        union_fen=int(union or 0), employee_fen=int(employee or 0), help_sales_fen=int(helped or 0),
-        time_progress=progress, channels=channels, units=int(n), units_without_plan=int(n - with_plan)))
-        for *keys, n, with_plan, plan, canteen, union, employee, helped in plain_rows(stmt)]
+def _sums(units: sa.Subquery) -> list:
+    """count, count with a plan, and the sums, as integers, of the per-unit subquery's rows."""
+    return [sa.func.count(), sa.func.count(units.c.plan_fen),
+            *[sa.cast(sa.func.sum(units.c[name]), sa.BigInteger)
+              for name in ("plan_fen", "canteen", "union_", "employee", "help_sales")]]
 
 
-def by_type(year: int, scope: sa.ColumnElement[bool] | None, *, on: date | None = None,
-            channels: frozenset[str] | None = None) -> list[GroupFigures]:
-    """One row per kind of unit present, in the order of ``UnitType``."""
-    groups = dict(rollup(year, scope, lambda units: units.c.type, on=on, channels=channels))
-    out = []
-    for unit_type in UnitType:
-        if unit_type.value in groups:
-            group = groups[unit_type.value]
-            group.key = unit_type.value
-            out.append(group)
-    return out
+def _group(year: int, progress: Decimal, channels: frozenset[str], n, with_plan, plan, canteen, union, employee,
+           helped) -> GroupFigures:
+    return GroupFigures(year=year, plan_fen=None if plan is None else int(plan), canteen_fen=int(canteen or 0),
+                        union_fen=int(union or 0), employee_fen=int(employee or 0), help_sales_fen=int(helped or 0),
+                        time_progress=progress, channels=channels, units=int(n), units_without_plan=int(n - with_plan))
+
+
+def _empty(year: int, progress: Decimal, channels: frozenset[str]) -> GroupFigures:
+    return GroupFigures(year=year, plan_fen=None, time_progress=progress, channels=channels)
 
 
 @dataclass
@@ -109,20 +90,21 @@ def by_region(year: int, scope: sa.ColumnElement[bool] | None, regions: list[Reg
     the region's), in one statement; regions may nest, a unit then counts in each."""
     if not regions:
         return []
-    channels = counted_channels() if channels is None else channels
+    channels, progress = counted_channels() if channels is None else channels, time_progress(year, on)
+    units = _units(year, scope)
     target = sa.select(Region.id.label("id"), Region.path.label("path")).where(
         Region.id.in_([r.id for r in regions])).subquery("target")
-    groups = dict(rollup(year, scope, lambda _units: target.c.id, on=on, channels=channels,
-                         join=(target, lambda units: units.c.region_path.startswith(target.c.path))))
+    groups = {key: _group(year, progress, channels, *sums) for key, *sums in plain_rows(
+        sa.select(target.c.id, *_sums(units)).select_from(units)
+        .join(target, units.c.region_path.startswith(target.c.path)).group_by(target.c.id))}
+    return _regions(year, regions, groups, _empty(year, progress, channels))
+
+
+def _regions(year: int, regions: list[Region], groups: dict[int, GroupFigures], empty: GroupFigures
+             ) -> list[RegionFigures]:
     guiding = guiding_plans(year, [r.id for r in regions])
-    progress = time_progress(year, on)
-    out = []
-    for region in regions:
-        group = groups.get(region.id) or GroupFigures(year=year, plan_fen=None, time_progress=progress,
-                                                      channels=channels)
-        out.append(RegionFigures(**{**vars(group), "key": region.id, "label": region.name},
-                                 guiding_plan_fen=guiding.get(region.id)))
-    return out
+    return [RegionFigures(**{**vars(groups.get(r.id, empty)), "key": r.id, "label": r.name},
+                          guiding_plan_fen=guiding.get(r.id)) for r in regions]
 
 
 def child_regions(region: Region | None) -> list[Region]:
@@ -152,12 +134,10 @@ def _half_up_div(numerator, denominator):
     return sa.case((numerator >= 0, up), else_=down)
 
 
-def _lagging_stmt(year: int, scope: sa.ColumnElement[bool] | None, points: Decimal, progress: Decimal,
-                  channels: frozenset[str]) -> sa.Select:
-    """The units with a plan above 0 more than ``points`` behind time progress: furthest behind first,
-    then the larger gap in fen, then by name. Lag and gap in hundredths of a point and in fen, exactly
-    ``Figures.lag_points`` and ``Figures.gap_fen``."""
-    units = _units(year, scope)
+def _lag(units: sa.Subquery, points: Decimal, progress: Decimal, channels: frozenset[str]):
+    """(is lagging, lag, gap) over the per-unit subquery: a plan above 0 and more than ``points`` behind
+    time progress; the lag in hundredths of a point and the gap in fen, exactly ``Figures.lag_points``
+    and ``Figures.gap_fen``."""
     parts = [units.c[name] for channel, name in (("canteen", "canteen"), ("union", "union_"),
                                                  ("employee", "employee")) if channel in channels]
     counted = sum(parts[1:], parts[0]) if parts else sa.literal(0, sa.BigInteger)
@@ -165,8 +145,15 @@ def _lagging_stmt(year: int, scope: sa.ColumnElement[bool] | None, points: Decim
     lag = hundredths - _half_up_div(counted * 10_000, plan)
     gap = (plan * (2 * hundredths) + 10_000) // 20_000 - counted  # plan × progress, half up, less what counted
     floor = int((points * HUNDRED).to_integral_value(rounding=ROUND_FLOOR))  # an integer lag > points ⇔ > ⌊points⌋
-    return (sa.select(*units.c).where(plan > 0, lag > floor)
-            .order_by(lag.desc(), gap.desc(), units.c.name, units.c.unit_id))
+    return sa.and_(plan > 0, lag > floor), lag, gap
+
+
+def _lagging_stmt(year: int, scope: sa.ColumnElement[bool] | None, points: Decimal, progress: Decimal,
+                  channels: frozenset[str]) -> sa.Select:
+    """The lagging units, furthest behind first, then the larger gap in fen, then by name."""
+    units = _units(year, scope)
+    lagging, lag, gap = _lag(units, points, progress, channels)
+    return sa.select(*units.c).where(lagging).order_by(lag.desc(), gap.desc(), units.c.name, units.c.unit_id)
 
 
 def lagging_count(year: int, scope: sa.ColumnElement[bool] | None, points: Decimal, *, on: date | None = None,
@@ -179,12 +166,20 @@ def lagging_count(year: int, scope: sa.ColumnElement[bool] | None, points: Decim
 def lagging_page(year: int, scope: sa.ColumnElement[bool] | None, points: Decimal | int | str, page: int,
                  per_page: int, *, on: date | None = None, total: int | None = None) -> Page:
     """Page ``page`` of the lagging units, ordered and cut by the database; ``total``: their count when
-    the caller has it already."""
+    the caller has it already, else counted in the same statement (a window over the ranking)."""
     points, channels, progress = Decimal(str(points)), counted_channels(), time_progress(year, on)
-    if total is None:
+    stmt = _lagging_stmt(year, scope, points, progress, channels)
+    if total is not None:
+        items = unit_rows(stmt.limit(per_page).offset((page - 1) * per_page), year, progress, channels)
+        return Page(items=items, page=page, per_page=per_page, total=total)
+    ranked = stmt.add_columns(sa.func.count().over().label("total")).limit(per_page).offset((page - 1) * per_page)
+    rows = list(plain_rows(ranked))
+    if rows:
+        total = rows[0].total
+    else:  # past the last page: nothing to carry the count
         total = lagging_count(year, scope, points, on=on, channels=channels)
-    stmt = _lagging_stmt(year, scope, points, progress, channels).limit(per_page).offset((page - 1) * per_page)
-    return Page(items=unit_rows(stmt, year, progress, channels), page=page, per_page=per_page, total=total)
+    items = unit_rows([row[:-1] for row in rows], year, progress, channels)
+    return Page(items=items, page=page, per_page=per_page, total=int(total))
 
 
 def lagging_units(year: int, min_gap_points: Decimal | int | str | None = None, region: Region | None = None, *,
@@ -223,23 +218,43 @@ class Dashboard:
 
 def dashboard(year: int, region: Region | None, scope: sa.ColumnElement[bool] | None = None, *,
               on: date | None = None) -> Dashboard:
-    """The dashboard's figures in a fixed number of statements whatever the number of units."""
-    channels = counted_channels()
+    """The dashboard's figures in a fixed number of statements whatever the number of units.
+
+    The units are read once for the summary, the kinds of unit, the regions one level down and the count
+    of lagging units: one ``GROUP BY`` kind and child region (a few hundred groups at most), which Python
+    adds up three ways. Each of those would otherwise add up the ledgers' totals per unit again."""
+    channels, progress, points = counted_channels(), time_progress(year, on), lag_points_setting()
     if isinstance(scope, sa.sql.elements.True_):
         scope = None  # a platform administrator's: every unit, read without looking each one up
     if region is not None:
         scope = region_subtree_scope(region) if scope is None else sa.and_(scope, region_subtree_scope(region))
-    ((_key, overall),) = rollup(year, scope, on=on, channels=channels)
-    summary = RegionFigures(**vars(overall))
+    children = child_regions(region)
+    units = _units(year, scope)
+    child = sa.select(Region.id.label("id"), Region.path.label("path")).where(
+        Region.id.in_([c.id for c in children])).subquery("child")  # siblings: a unit lies in one at most
+    lagging, _lag_hundredths, _gap = _lag(units, points, progress, channels)
+    stmt = (sa.select(units.c.type, child.c.id, *_sums(units), sa.func.sum(sa.case((lagging, 1), else_=0)))
+            .select_from(units).outerjoin(child, units.c.region_path.startswith(child.c.path))
+            .group_by(units.c.type, child.c.id))
+    summary = RegionFigures(**vars(_empty(year, progress, channels)))
+    types: dict[str, GroupFigures] = {}
+    regions: dict[int, GroupFigures] = {}
+    lagging_total = 0
+    for unit_type, child_id, *sums, lagging_here in plain_rows(stmt):
+        group = _group(year, progress, channels, *sums)
+        lagging_total += int(lagging_here or 0)
+        for totals, key in ((types, unit_type), (regions, child_id)):
+            if key is not None:
+                totals.setdefault(key, _empty(year, progress, channels)).merge(group)
+        summary.merge(group)
     if region is not None:
         summary.key, summary.label = region.id, region.name
         summary.guiding_plan_fen = guiding_plans(year, [region.id]).get(region.id)
-    points = lag_points_setting()
+    kinds = [replace(types[t.value], key=t.value) for t in UnitType if t.value in types]
     return Dashboard(
-        year=year, region=region, scope=scope, time_progress=time_progress(year, on), summary=summary,
-        children=by_region(year, scope, child_regions(region), on=on, channels=channels),
-        types=by_type(year, scope, on=on, channels=channels),
+        year=year, region=region, scope=scope, time_progress=progress, summary=summary,
+        children=_regions(year, children, regions, _empty(year, progress, channels)), types=kinds,
         counties=by_origin_county(year, scope, channels=channels, on=on),
         months=monthly(year, scope, on=on, channels=channels, plan_fen=summary.plan_fen),
-        lag_points=points, lagging_total=lagging_count(year, scope, points, on=on, channels=channels),
+        lag_points=points, lagging_total=lagging_total,
     )

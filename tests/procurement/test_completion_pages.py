@@ -251,5 +251,7 @@ def test_the_unit_lists_of_the_api_come_a_page_at_a_time(data, client, login):
     assert [(p["total"], p["pages"], len(p["items"])) for p in pages] == [(4, 2, 3), (4, 2, 1), (4, 2, 0)]
     lag = client.get(f"/api/v1/completion/lagging?year={YEAR}&min_gap_points=10&per_page=1&page=2").get_json()
     assert (lag["total"], lag["pages"], [i["unit_id"] for i in lag["items"]]) == (2, 2, [data.u1.id])
+    past = client.get(f"/api/v1/completion/lagging?year={YEAR}&min_gap_points=10&per_page=1&page=3").get_json()
+    assert (past["total"], past["pages"], past["items"]) == (2, 2, [])
     assert client.get(f"/api/v1/completion/units?year={YEAR}&per_page=1001").status_code == 422
     assert client.get(f"/api/v1/completion/lagging?year={YEAR}&page=0").status_code == 422
